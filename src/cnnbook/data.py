@@ -1,0 +1,300 @@
+"""Where the book's data comes from: one registry, one lookup order, one download.
+
+Each data set is looked for, in this order:
+
+1. the folder named by ``CNNBOOK_DATA`` (laid out like ``shared/data``:
+   ``mnist.npz``, ``cats_and_dogs/{train,validation}/{cats,dogs}/*.jpg``);
+2. the reader's cache (``CNNBOOK_CACHE``, else ``$XDG_CACHE_HOME/cnnbook``, else
+   ``~/.cache/cnnbook``);
+3. a download into that cache, checked against a SHA-256 before it is kept.
+
+A download happens at most once: later calls find the cached copy. Nothing here ever
+deletes or overwrites a file that a reader put in place; a download is written to a
+temporary name and only renamed once it is complete and checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+DATA_ENV = "CNNBOOK_DATA"
+CACHE_ENV = "CNNBOOK_CACHE"
+DOWNLOAD_TIMEOUT_S = 60
+
+CATS_AND_DOGS_SPLITS = ("train", "validation")
+CATS_AND_DOGS_CLASSES = ("cats", "dogs")
+EXPECTED_LAYOUT = """\
+  $CNNBOOK_DATA/
+    mnist.npz                      (keys x_train, y_train, x_test, y_test)
+    cats_and_dogs/                 (or cats_and_dogs_filtered/)
+      train/cats/*.jpg   train/dogs/*.jpg
+      validation/cats/*.jpg   validation/dogs/*.jpg"""
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A data set is neither in ``CNNBOOK_DATA``, nor cached, nor downloadable."""
+
+
+class DataIntegrityError(ValueError):
+    """A downloaded file does not match its expected checksum, or a file is unreadable."""
+
+
+@dataclass(frozen=True)
+class Remote:
+    """Where a data set can be downloaded from and how to check it.
+
+    ``sha256=None`` means no published checksum is known: the first download is
+    checked for integrity (zip CRCs) and its hash is recorded beside it, so any later
+    copy put in the cache is compared with the first.
+    """
+
+    url: str
+    filename: str
+    sha256: str | None
+
+
+REMOTES = {
+    # Keras's own copy of MNIST and the checksum Keras checks it against.
+    "mnist": Remote(
+        url="https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
+        filename="mnist.npz",
+        sha256="731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+    ),
+    # The zip used by the TensorFlow tutorials: 2,000 training and 1,000 validation photos.
+    "cats_and_dogs": Remote(
+        url="https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip",
+        filename="cats_and_dogs_filtered.zip",
+        sha256=None,
+    ),
+}
+
+KITTENS_SHA256 = "f75fd653f00b62738c0006002fdfce667e6754212b2f406390f459141d920925"
+
+
+# --------------------------------------------------------------------------- places
+def data_root() -> Path | None:
+    """The folder named by ``CNNBOOK_DATA``, or ``None`` if the variable is unset."""
+    value = os.environ.get(DATA_ENV, "").strip()
+    if not value:
+        return None
+    root = Path(value).expanduser().resolve()
+    if not root.is_dir():
+        raise DataNotFoundError(
+            f"{DATA_ENV}={value!r} is not a folder. Point {DATA_ENV} at a folder laid out "
+            f"like this, or unset it to use the cache and downloads:\n{EXPECTED_LAYOUT}"
+        )
+    return root
+
+
+def cache_root() -> Path:
+    """The reader's cache folder (created on first use)."""
+    value = os.environ.get(CACHE_ENV, "").strip()
+    if value:
+        return Path(value).expanduser().resolve()
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return (base / "cnnbook").resolve()
+
+
+def _not_found(what: str, looked: list[Path], why: str) -> DataNotFoundError:
+    places = "\n".join(f"  - {p}" for p in looked) or "  - (nowhere)"
+    return DataNotFoundError(
+        f"Could not find {what}.\nLooked in:\n{places}\nand the download failed: {why}\n"
+        f"Offline? Set {DATA_ENV} to a folder that holds it, laid out like this:\n"
+        f"{EXPECTED_LAYOUT}\n(for example: export {DATA_ENV}=../shared/data)."
+    )
+
+
+# --------------------------------------------------------------------------- download
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(remote: Remote, target: Path) -> Path:
+    """Download ``remote`` to ``target``, checking its SHA-256; never overwrite.
+
+    The bytes go to a temporary file beside ``target`` and are renamed into place only
+    when complete and checked, so an interrupted or corrupt download leaves nothing
+    behind and a file already at ``target`` is returned untouched.
+    """
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        print(f"Downloading {remote.url} to {target} (once; later runs use the cache)")
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(
+            remote.url, timeout=DOWNLOAD_TIMEOUT_S
+        ) as response:
+            shutil.copyfileobj(response, out)
+        actual = sha256_of(tmp)
+        if remote.sha256 is not None and actual != remote.sha256:
+            raise DataIntegrityError(
+                f"{remote.url} downloaded with SHA-256 {actual}, expected {remote.sha256}; "
+                "the file was not kept. Try again later, or set "
+                f"{DATA_ENV} to a folder holding a copy you trust."
+            )
+        if target.exists():  # somebody put a copy there meanwhile: keep theirs
+            return target
+        tmp.replace(target)
+        if remote.sha256 is None:
+            target.with_name(target.name + ".sha256").write_text(actual + "\n")
+        return target
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _first_existing(candidates: list[Path]) -> Path | None:
+    return next((p for p in candidates if p.exists()), None)
+
+
+def _candidates(relative_names: tuple[str, ...]) -> list[Path]:
+    """The places a file or folder may be, in lookup order."""
+    roots = [r for r in (data_root(), cache_root()) if r is not None]
+    return [root / name for root in roots for name in relative_names]
+
+
+# --------------------------------------------------------------------------- MNIST
+def mnist_path() -> Path:
+    """Path of ``mnist.npz``: from ``CNNBOOK_DATA``, the cache, or a download."""
+    looked = _candidates(("mnist.npz",))
+    found = _first_existing(looked)
+    if found is not None:
+        return found
+    remote = REMOTES["mnist"]
+    try:
+        return download(remote, cache_root() / remote.filename)
+    except OSError as error:
+        raise _not_found("the MNIST file mnist.npz", looked, str(error)) from error
+
+
+def load_mnist():
+    """MNIST as ``((x_train, y_train), (x_test, y_test))``, like ``keras.datasets.mnist``.
+
+    ``x_*`` are uint8 arrays of shape (N, 28, 28) in [0, 255]; ``y_*`` are uint8 labels.
+    Unlike ``keras.datasets.mnist.load_data()``, it reads a local copy offline and never
+    deletes a file it does not recognise.
+    """
+    path = mnist_path()
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in ("x_train", "y_train", "x_test", "y_test")}
+    except (KeyError, ValueError, zipfile.BadZipFile, OSError) as error:
+        raise DataIntegrityError(
+            f"{path} is not a readable MNIST file with keys x_train, y_train, x_test, "
+            f"y_test ({error}). It was left in place; replace it or point {DATA_ENV} "
+            "elsewhere."
+        ) from error
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+# --------------------------------------------------------------------------- cats and dogs
+_CATS_AND_DOGS_NAMES = ("cats_and_dogs", "cats_and_dogs_filtered")
+
+
+def _has_cats_and_dogs_layout(folder: Path) -> bool:
+    return all(
+        (folder / split / label).is_dir()
+        for split in CATS_AND_DOGS_SPLITS
+        for label in CATS_AND_DOGS_CLASSES
+    )
+
+
+def _download_cats_and_dogs(target: Path) -> Path:
+    remote = REMOTES["cats_and_dogs"]
+    archive = download(remote, cache_root() / "downloads" / remote.filename)
+    recorded = archive.with_name(archive.name + ".sha256")
+    if remote.sha256 is None and recorded.exists():
+        if sha256_of(archive) != recorded.read_text().strip():
+            raise DataIntegrityError(
+                f"{archive} differs from the copy first downloaded (hash in {recorded}). "
+                "It was left in place: remove it to download again."
+            )
+    with zipfile.ZipFile(archive) as zipped:
+        broken = zipped.testzip()
+        if broken is not None:
+            raise DataIntegrityError(f"{archive} is damaged ({broken}); remove it to download again.")
+        with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+            zipped.extractall(scratch)
+            inner = Path(scratch) / "cats_and_dogs_filtered"
+            if not _has_cats_and_dogs_layout(inner):
+                raise DataIntegrityError(f"{archive} does not hold the cats_and_dogs_filtered layout.")
+            if not target.exists():
+                inner.rename(target)
+    return target
+
+
+def cats_and_dogs_dir() -> Path:
+    """The folder holding ``{train,validation}/{cats,dogs}/*.jpg``.
+
+    From ``CNNBOOK_DATA`` (as ``cats_and_dogs/`` or ``cats_and_dogs_filtered/``), the
+    cache, or a single download of ``cats_and_dogs_filtered.zip`` into the cache.
+    """
+    looked = _candidates(_CATS_AND_DOGS_NAMES)
+    for folder in looked:
+        if _has_cats_and_dogs_layout(folder):
+            return folder
+    target = cache_root() / "cats_and_dogs"
+    if target.exists():  # a reader's folder with another layout: never touch it
+        raise DataNotFoundError(
+            f"{target} exists but is not laid out as {{train,validation}}/{{cats,dogs}}/. "
+            f"It was left as it is; fix it, move it away, or set {DATA_ENV}.\n{EXPECTED_LAYOUT}"
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return _download_cats_and_dogs(target)
+    except OSError as error:
+        raise _not_found("the cats-vs-dogs photos", looked, str(error)) from error
+
+
+def cats_and_dogs_files(split: str = "train") -> dict[str, list[Path]]:
+    """The photo paths of one split, by class name, sorted by file name."""
+    if split not in CATS_AND_DOGS_SPLITS:
+        raise ValueError(f"split must be one of {CATS_AND_DOGS_SPLITS}, not {split!r}")
+    root = cats_and_dogs_dir() / split
+    return {
+        label: sorted(p for p in (root / label).iterdir() if p.is_file())
+        for label in CATS_AND_DOGS_CLASSES
+    }
+
+
+# --------------------------------------------------------------------------- kittens
+def kittens_path() -> Path:
+    """The CC0 kittens photo shipped inside the package (also on Colab, no clone needed)."""
+    shipped = Path(str(resources.files("cnnbook") / "assets" / "kittens.jpg"))
+    # An editable install from a checkout has no copy inside the package: the
+    # repository's assets/ folder is the one copy then.
+    checkout = Path(__file__).resolve().parents[2] / "assets" / "kittens.jpg"
+    looked = [shipped, checkout, *_candidates(("kittens.jpg",))]
+    found = _first_existing(looked)
+    if found is not None:
+        return found
+    raise DataNotFoundError(
+        "The kittens photo is missing from the installed cnnbook package. Reinstall it "
+        "(pip install --force-reinstall cnnbook) or put kittens.jpg in "
+        f"${DATA_ENV}. Looked in:\n" + "\n".join(f"  - {p}" for p in looked)
+    )
+
+
+def load_kittens(grayscale: bool = True) -> np.ndarray:
+    """The kittens photo as float32 in [0, 1]: (H, W) in grey or (H, W, 3) in colour."""
+    from PIL import Image
+
+    with Image.open(kittens_path()) as image:
+        image = image.convert("L" if grayscale else "RGB")
+        return np.asarray(image, dtype=np.float32) / 255.0
