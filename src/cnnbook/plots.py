@@ -1,0 +1,73 @@
+"""Plots more than one lab draws: image grids, kernels and feature maps, training curves."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+
+def _figure(num_axes: int, cols: int, cell_size: float):
+    import matplotlib.pyplot as plt
+
+    cols = max(1, min(cols, num_axes))
+    rows = math.ceil(num_axes / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cell_size * cols, cell_size * rows), squeeze=False)
+    for ax in axes.flat[num_axes:]:
+        ax.set_axis_off()
+    return fig, list(axes.flat[:num_axes])
+
+
+def show_images(images: Sequence[np.ndarray], titles: Sequence[str] | None = None,
+                cols: int = 8, cell_size: float = 1.6, cmap: str = "gray"):
+    """A grid of images (grey or RGB), each with an optional title. Returns the figure."""
+    fig, axes = _figure(len(images), cols, cell_size)
+    for index, (ax, image) in enumerate(zip(axes, images)):
+        image = np.asarray(image)
+        if image.ndim == 3 and image.shape[-1] == 1:
+            image = image[..., 0]
+        ax.imshow(image, cmap=cmap if image.ndim == 2 else None)
+        ax.set_axis_off()
+        if titles is not None:
+            ax.set_title(str(titles[index]), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def show_maps(maps: Sequence[np.ndarray], titles: Sequence[str] | None = None,
+              cols: int = 8, cell_size: float = 1.6, cmap: str = "RdBu_r"):
+    """Kernels or feature maps in a diverging colour map centred at zero."""
+    fig, axes = _figure(len(maps), cols, cell_size)
+    for index, (ax, values) in enumerate(zip(axes, maps)):
+        values = np.asarray(values, dtype=float)
+        limit = float(np.abs(values).max()) or 1.0
+        ax.imshow(values, cmap=cmap, vmin=-limit, vmax=limit)
+        ax.set_axis_off()
+        if titles is not None:
+            ax.set_title(str(titles[index]), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history: dict[str, Sequence[float]], metric: str = "accuracy",
+                 title: str | None = None):
+    """Training and validation curves of one metric per epoch, from ``History.history``."""
+    import matplotlib.pyplot as plt
+
+    if metric not in history:
+        raise ValueError(f"metric {metric!r} not in the history; it has {sorted(history)}")
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    epochs = np.arange(1, len(history[metric]) + 1)
+    ax.plot(epochs, history[metric], "o-", label=f"training {metric}")
+    if f"val_{metric}" in history:
+        ax.plot(epochs, history[f"val_{metric}"], "s--", label=f"validation {metric}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.set_xticks(epochs)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
