@@ -1,0 +1,95 @@
+"""Shared fixtures: quick mode, the data folder, the built book and a headless Chromium."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+BUILD_COMMAND = ["jupyter-book", "build", ".", "-W", "--keep-going"]
+
+# The tests run the book in quick mode unless told otherwise; the variable reaches the
+# notebook kernels that nbval and the build start.
+os.environ.setdefault("CNNBOOK_QUICK", "1")
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """The offline data folder named by CNNBOOK_DATA (skips if unset)."""
+    value = os.environ.get("CNNBOOK_DATA")
+    if not value:
+        pytest.skip("CNNBOOK_DATA is not set: point it at a folder laid out like shared/data")
+    return Path(value).resolve()
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """The built HTML book: CNNBOOK_BUILT_HTML if set, else built here once, as the README says."""
+    given = os.environ.get("CNNBOOK_BUILT_HTML")
+    if given:
+        html = Path(given).resolve()
+        if not (html / "index.html").exists():
+            pytest.fail(f"CNNBOOK_BUILT_HTML={given} holds no index.html")
+        return html
+    result = subprocess.run(BUILD_COMMAND, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail("The book does not build:\n" + (result.stdout + result.stderr)[-6000:])
+    return ROOT / "_build" / "html"
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+
+@pytest.fixture(scope="session")
+def site_url(built_book: Path):
+    """Map a path inside the built book ('chapters/intro.html') to a loopback URL."""
+    handler = functools.partial(_QuietHandler, directory=str(built_book))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    yield lambda path="index.html": base + path.lstrip("/")
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium driven by Playwright (no browser download)."""
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def chromium_page(chromium):
+    """A fresh page; fails the test on any JavaScript error the page raises."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
