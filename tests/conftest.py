@@ -59,6 +59,7 @@ def site_url(built_book: Path):
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     yield lambda path="index.html": base + path.lstrip("/")
     server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="session")
