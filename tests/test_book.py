@@ -1,0 +1,177 @@
+"""The book as a whole: its table of contents, its notebooks, and how failures surface."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import sync_notebooks  # noqa: E402  (a tool, not part of the package)
+
+
+def toc_files() -> list[str]:
+    """Every page named in _toc.yml, in order."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries:
+            files.append(entry["file"])
+            walk(entry.get("sections", []))
+
+    for part in toc.get("parts", []):
+        walk(part["chapters"])
+    walk(toc.get("chapters", []))
+    return files
+
+
+def source_of(page: str) -> Path:
+    for suffix in (".md", ".ipynb"):
+        if (ROOT / (page + suffix)).exists():
+            return ROOT / (page + suffix)
+    raise AssertionError(f"{page} is in _toc.yml but has no .md or .ipynb file")
+
+
+def test_toc_lays_out_the_intro_and_five_topics_each_with_chapter_and_lab():
+    pages = toc_files()
+    for page in pages:
+        source_of(page)
+    labs = [p for p in pages if p.startswith("notebooks/")]
+    chapters = [p for p in pages if p.startswith("chapters/")]
+    assert len(labs) == 5, labs
+    assert "chapters/intro" == pages[0]
+    for lab in labs:  # each lab sits right under its reading chapter
+        assert pages[pages.index(lab) - 1] in chapters
+
+
+def test_every_notebook_is_in_the_toc():
+    listed = {p for p in toc_files() if p.startswith("notebooks/")}
+    on_disk = {f"notebooks/{p.stem}" for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert on_disk == listed
+
+
+def test_notebooks_have_no_outputs_and_the_setup_cell_from_config():
+    result = subprocess.run(
+        [sys.executable, "tools/sync_notebooks.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    repository, branch = sync_notebooks.book_repository()
+    for path in sync_notebooks.notebook_paths():
+        notebook = json.loads(path.read_text())
+        setup = [c for c in notebook["cells"] if sync_notebooks.SETUP_TAG in c["metadata"].get("tags", [])]
+        assert len(setup) == 1, f"{path}: one setup cell expected"
+        assert f"git+{repository}@{branch}" in "".join(setup[0]["source"])
+        assert notebook["metadata"]["accelerator"] == "GPU", f"{path} does not ask Colab for a GPU"
+
+
+def test_no_notebook_reads_a_path_relative_to_the_repository():
+    for path in sync_notebooks.notebook_paths():
+        code = "\n".join(
+            "".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"
+        )
+        for marker in ("../", "shared/data", "assets/"):
+            assert marker not in code, f"{path} reads {marker!r}: use cnnbook.data instead"
+
+
+def test_sync_tool_puts_setup_after_title_and_strips_outputs():
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Title"),
+            nbformat.v4.new_code_cell("1 + 1", outputs=[nbformat.v4.new_output("execute_result", data={"text/plain": "2"})]),
+        ]
+    )
+    synced = sync_notebooks.synced(json.loads(nbformat.writes(notebook)), "SETUP")
+    assert [c["cell_type"] for c in synced["cells"]] == ["markdown", "code", "code"]
+    assert "".join(synced["cells"][1]["source"]) == "SETUP"
+    assert synced["cells"][2]["outputs"] == []
+    # running it twice changes nothing
+    assert sync_notebooks.synced(synced, "SETUP") == synced
+
+
+# --------------------------------------------------------------------------- failures surface
+def _tiny_book(folder: Path, cell_source: str) -> Path:
+    """A one-lab book with the real _config.yml and extension, whose lab runs ``cell_source``."""
+    folder.mkdir()
+    for name in ("_config.yml", "_ext", "_static", "assets"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, folder / name)
+    (folder / "node_modules").symlink_to(ROOT / "node_modules")
+    (folder / "chapters").mkdir()
+    (folder / "notebooks").mkdir()
+    (folder / "chapters" / "intro.md").write_text("# Intro\n\nA tiny book.\n")
+    (folder / "_toc.yml").write_text(
+        "format: jb-book\nroot: chapters/intro\nchapters:\n  - file: notebooks/lab\n"
+    )
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# Lab"), nbformat.v4.new_code_cell(cell_source)],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
+    path = folder / "notebooks" / "lab.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cell, should_pass", [("x = 1 + 1", True), ("raise RuntimeError('broken cell')", False)])
+def test_a_failing_cell_fails_the_build_and_the_notebook_tests(tmp_path, cell, should_pass):
+    notebook = _tiny_book(tmp_path / "book", cell)
+    build = subprocess.run(
+        ["jupyter-book", "build", ".", "-W", "--keep-going"],
+        cwd=notebook.parents[1], capture_output=True, text=True,
+    )
+    assert (build.returncode == 0) is should_pass, build.stdout[-3000:] + build.stderr[-3000:]
+    nbval = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", str(notebook)],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert (nbval.returncode == 0) is should_pass, nbval.stdout[-3000:]
+    if not should_pass:
+        assert "broken cell" in nbval.stdout
+
+
+@pytest.mark.slow
+def test_a_lab_runs_from_a_copy_outside_the_repository_with_the_package_installed(tmp_path, data_root):
+    """As on Colab: a lone notebook, the package installed from a wheel, no checkout around."""
+    from nbclient import NotebookClient
+
+    wheels = tmp_path / "wheels"
+    site = tmp_path / "site-packages"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        capture_output=True, text=True,
+    )
+    assert build.returncode == 0, build.stderr[-3000:]
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), *map(str, wheels.glob("*.whl"))],
+        capture_output=True, text=True,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+
+    workdir = tmp_path / "student"
+    workdir.mkdir()
+    lab = workdir / "lab.ipynb"
+    shutil.copy(ROOT / "notebooks" / "02_edge_filters.ipynb", lab)
+    notebook = nbformat.read(lab, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(textwrap.dedent(f"""\
+        import cnnbook, cnnbook.data
+        assert cnnbook.__file__.startswith({str(site)!r}), cnnbook.__file__
+        assert cnnbook.data.kittens_path().is_relative_to({str(site)!r})
+    """)))
+    env_before = dict(os.environ)
+    os.environ["PYTHONPATH"] = str(site)  # the kernel sees the installed wheel first
+    os.environ["CNNBOOK_DATA"] = str(data_root)
+    try:
+        NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
