@@ -181,6 +181,13 @@ def _check_fits(shape2d, window, padding, what: str, input_name: str, window_nam
         )
 
 
+def _pad_hw(x: np.ndarray, top, bottom, left, right, value) -> np.ndarray:
+    """(N, H, W, C) padded with ``value`` on the H and W axes; no copy when nothing to add."""
+    if top == bottom == left == right == 0:
+        return x
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+
+
 def _window(x: np.ndarray, row: int, col: int, out_shape, stride) -> np.ndarray:
     """The values under kernel position (row, col) for every output pixel: a strided view.
 
@@ -273,8 +280,7 @@ def _conv_nhwc(images, kernels, stride, padding) -> np.ndarray:
     kernel_h, kernel_w, _, filters = kernels.shape
     dtype = _float_type(images, kernels)
     (top, bottom), (left, right) = _pads(height, width, (kernel_h, kernel_w), stride, padding)
-    padded = np.pad(images.astype(dtype, copy=False),
-                    ((0, 0), (top, bottom), (left, right), (0, 0)))
+    padded = _pad_hw(images.astype(dtype, copy=False), top, bottom, left, right, 0)
     kernels = kernels.astype(dtype, copy=False)
     out_shape = (output_size(height, kernel_h, stride[0], padding),
                  output_size(width, kernel_w, stride[1], padding))
@@ -324,8 +330,7 @@ def _max_pool_nhwc(x, size, stride, padding) -> np.ndarray:
     _, height, width, _ = x.shape
     dtype = _float_type(x)
     (top, bottom), (left, right) = _pads(height, width, size, stride, padding)
-    padded = np.pad(x.astype(dtype, copy=False), ((0, 0), (top, bottom), (left, right), (0, 0)),
-                    constant_values=-np.inf)
+    padded = _pad_hw(x.astype(dtype, copy=False), top, bottom, left, right, -np.inf)
     out_shape = (output_size(height, size[0], stride[0], padding),
                  output_size(width, size[1], stride[1], padding))
     output = np.full((x.shape[0], *out_shape, x.shape[3]), -np.inf, dtype=dtype)
