@@ -1,0 +1,301 @@
+"""Move a kernel, watch the photo change: the two interactive kernels of the book.
+
+- :func:`kernel_sliders`: ipywidgets sliders for the nine weights of a 3x3 kernel and a
+  button per preset, redrawing the filtered photo with the book's own
+  :func:`cnnbook.ops.conv2d`. It needs a running Python kernel (Jupyter, Colab).
+- :func:`kernel_playground`: the same controls as a self-contained HTML snippet whose
+  convolution runs in the browser, in plain JavaScript (``playground/playground.js``,
+  shipped in this package). It stays live in a notebook *and* in the static book page,
+  where no Python runs.
+
+Both use the conventions of ``conv2d(image, kernel, padding="same")`` on the grey photo
+with values in [0, 1], take their presets from :data:`cnnbook.kernels.PRESETS`, and show
+the output through one display mapping, :func:`to_display`: the absolute value, clipped
+to [0, 1] (black is 0, white is 1 or more). An edge of either sign shows up white; a
+flat area under an edge kernel goes black; blur and identity show the photo as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import uuid
+from importlib import resources
+
+import numpy as np
+
+from cnnbook.kernels import KERNEL_SHAPE, PRESETS, presets_as_lists
+from cnnbook.ops import conv2d
+
+__all__ = [
+    "DISPLAY_MAPPING",
+    "KernelSliders",
+    "WEIGHT_RANGE",
+    "filtered_view",
+    "kernel_playground",
+    "kernel_sliders",
+    "png_bytes",
+    "to_display",
+    "to_display_bytes",
+]
+
+DISPLAY_MAPPING = (
+    "shown as the absolute value of the output, clipped to [0, 1]: "
+    "black is 0, white is 1 or more"
+)
+WEIGHT_RANGE = (-5.0, 5.0)
+DEFAULT_PRESET = "vertical edges"
+MAX_PLAYGROUND_PIXELS = 1024 * 1024
+PLAYGROUND_FILES = ("playground.js", "playground.css")
+
+
+# --------------------------------------------------------------------------- checks
+def _check_photo(image) -> np.ndarray:
+    """A 2-D grey float image with values in [0, 1], at least 3x3; else ValueError."""
+    array = np.asarray(image)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"image must hold numbers, not {array.dtype} values")
+    if array.ndim != 2:
+        hint = (" For a colour photo, use cnnbook.data.load_kittens() (grey by default)."
+                if array.ndim == 3 else "")
+        raise ValueError(
+            f"image must be a 2-D grey array (height, width), got shape {array.shape}.{hint}"
+        )
+    if array.shape[0] < KERNEL_SHAPE[0] or array.shape[1] < KERNEL_SHAPE[1]:
+        raise ValueError(f"image must be at least 3x3 pixels, got shape {array.shape}")
+    array = array.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(array)):
+        raise ValueError("image holds NaN or infinite values")
+    low, high = float(array.min()), float(array.max())
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"image values must lie in [0, 1], got values from {low:g} to {high:g}; "
+            "divide 8-bit pixels by 255 first"
+        )
+    return array
+
+
+def _check_kernel(kernel) -> np.ndarray:
+    """A (3, 3) float32 kernel of finite weights inside :data:`WEIGHT_RANGE`."""
+    array = np.asarray(kernel)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"kernel must hold numbers, not {array.dtype} values")
+    if array.shape != KERNEL_SHAPE:
+        raise ValueError(f"kernel must have shape {KERNEL_SHAPE}, got shape {array.shape}")
+    array = array.astype(np.float32)
+    low, high = WEIGHT_RANGE
+    if not np.all(np.isfinite(array)) or array.min() < low or array.max() > high:
+        raise ValueError(
+            f"kernel weights must be finite and within [{low:g}, {high:g}] (the sliders' "
+            f"range), got {array.tolist()}"
+        )
+    return array
+
+
+def _check_preset(name: str) -> str:
+    if name not in PRESETS:
+        raise ValueError(f"no preset called {name!r}; the presets are {list(PRESETS)}")
+    return name
+
+
+# --------------------------------------------------------------------------- display
+def to_display(values) -> np.ndarray:
+    """The display mapping of both widgets: ``|values|`` clipped to [0, 1] (float64)."""
+    return np.minimum(np.abs(np.asarray(values, dtype=np.float64)), 1.0)
+
+
+def to_display_bytes(values) -> np.ndarray:
+    """:func:`to_display` as 8-bit grey levels, rounded half up like the browser does."""
+    return np.floor(to_display(values) * 255 + 0.5).astype(np.uint8)
+
+
+def filtered_view(image, kernel) -> np.ndarray:
+    """What the widgets show for ``kernel`` on ``image``: ``to_display(conv2d(..., "same"))``."""
+    return to_display(conv2d(_check_photo(image), _check_kernel(kernel), padding="same"))
+
+
+def png_bytes(values) -> bytes:
+    """A grey PNG of ``values`` under the display mapping (an image in [0, 1] as it is)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(to_display_bytes(values)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- sliders
+def load_default_photo() -> np.ndarray:
+    """The grey kittens photo, the default input of both widgets."""
+    from cnnbook.data import load_kittens
+
+    return load_kittens()
+
+
+class KernelSliders:
+    """Nine weight sliders and preset buttons that redraw ``conv2d(image, kernel)``.
+
+    ``sliders`` are the nine ``FloatSlider`` in row-major order, ``buttons`` map a preset
+    name to its ``Button``, ``output`` is the last filtered view (an array in [0, 1] under
+    :func:`to_display`), and ``box`` is the widget to display (a notebook shows the object
+    itself). Setting :attr:`kernel` or calling :meth:`use_preset` moves the sliders and
+    redraws once.
+    """
+
+    def __init__(self, image=None, preset: str = DEFAULT_PRESET, scale: float = 1.0):
+        import ipywidgets as widgets
+
+        self.image = _check_photo(load_default_photo() if image is None else image)
+        _check_preset(preset)
+        height, width = self.image.shape
+        size = {"width": f"{round(width * scale)}px", "height": f"{round(height * scale)}px"}
+        low, high = WEIGHT_RANGE
+        self.sliders = [
+            widgets.FloatSlider(
+                value=0.0, min=low, max=high, step=0.01, readout_format=".3f",
+                continuous_update=False, description=f"w[{row},{col}]",
+                layout=widgets.Layout(width="260px"),
+            )
+            for row in range(KERNEL_SHAPE[0])
+            for col in range(KERNEL_SHAPE[1])
+        ]
+        self.buttons = {
+            name: widgets.Button(description=name, layout=widgets.Layout(width="auto"))
+            for name in PRESETS
+        }
+        for name, button in self.buttons.items():
+            button.on_click(lambda _button, name=name: self.use_preset(name))
+        self.original = widgets.Image(value=png_bytes(self.image), format="png", layout=size)
+        self.filtered = widgets.Image(format="png", layout=size)
+        self.summary = widgets.HTML()
+        self.output: np.ndarray | None = None
+        self.redraws = 0
+        self._quiet = False
+        for slider in self.sliders:
+            slider.observe(self._on_slider, names="value")
+        caption = widgets.HTML(
+            f"<small>Left: the photo. Right: <code>conv2d(photo, kernel, "
+            f"padding=\"same\")</code>, {DISPLAY_MAPPING}.</small>"
+        )
+        self.box = widgets.VBox([
+            widgets.HBox(list(self.buttons.values()),
+                         layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.GridBox(self.sliders,
+                            layout=widgets.Layout(grid_template_columns="repeat(3, 270px)")),
+            self.summary,
+            widgets.HBox([self.original, self.filtered]),
+            caption,
+        ])
+        self.use_preset(preset)
+
+    @property
+    def kernel(self) -> np.ndarray:
+        """The 3x3 kernel the sliders show now (float32)."""
+        values = [slider.value for slider in self.sliders]
+        return np.array(values, dtype=np.float32).reshape(KERNEL_SHAPE)
+
+    @kernel.setter
+    def kernel(self, kernel) -> None:
+        kernel = _check_kernel(kernel)
+        self._quiet = True  # one redraw for nine slider moves
+        try:
+            for slider, weight in zip(self.sliders, kernel.ravel()):
+                slider.value = float(weight)
+        finally:
+            self._quiet = False
+        self.redraw()
+
+    def use_preset(self, name: str) -> None:
+        """Move the sliders to the preset ``name`` (a key of ``cnnbook.kernels.PRESETS``)."""
+        self.kernel = PRESETS[_check_preset(name)]
+
+    def _on_slider(self, _change) -> None:
+        if not self._quiet:
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Filter the photo with the sliders' kernel and show it."""
+        kernel = self.kernel
+        self.output = filtered_view(self.image, kernel)
+        self.filtered.value = png_bytes(self.output)
+        self.redraws += 1
+        total = float(kernel.sum(dtype=np.float64))
+        self.summary.value = f"Sum of the weights: {total:.3f}"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.box._repr_mimebundle_(**kwargs)
+
+
+def kernel_sliders(image=None, preset: str = DEFAULT_PRESET, scale: float = 1.0) -> KernelSliders:
+    """ipywidgets sliders for a 3x3 kernel on ``image`` (default: the grey kittens photo).
+
+    Display the result in a notebook; moving a slider or pressing a preset button filters
+    the photo again with :func:`cnnbook.ops.conv2d`. Needs a live Python kernel: in a
+    static page the sliders would move but nothing would be computed, so the book shows
+    :func:`kernel_playground` there.
+    """
+    return KernelSliders(image, preset=preset, scale=scale)
+
+
+# --------------------------------------------------------------------------- playground
+def _package_text(name: str) -> str:
+    return resources.files("cnnbook").joinpath("playground", name).read_text(encoding="utf-8")
+
+
+def _script_safe(text: str) -> str:
+    """Text that cannot close the ``<script>`` element it is placed in."""
+    return text.replace("</", "<\\/")
+
+
+def kernel_playground(image=None, preset: str = DEFAULT_PRESET,
+                      alt: str = "The kittens photo in grey, the input of the playground.",
+                      title: str = "Kernel playground") -> "HTML":
+    """A live kernel playground as one self-contained HTML snippet (an IPython ``HTML``).
+
+    It holds the photo as a grey PNG ``data:`` URI, the presets of
+    :data:`cnnbook.kernels.PRESETS` as JSON, and the package's ``playground.js`` and
+    ``playground.css`` inline: nothing is fetched when it is shown. The reader presses a
+    preset or types weights, and the browser computes the same cross-correlation with
+    "same" zero padding as ``conv2d`` and shows it under :func:`to_display`. Shown in a
+    notebook it runs in the output; glued into a book page it runs there too.
+    """
+    from IPython.display import HTML
+
+    photo = _check_photo(load_default_photo() if image is None else image)
+    _check_preset(preset)
+    if photo.size > MAX_PLAYGROUND_PIXELS:
+        raise ValueError(
+            f"image of shape {photo.shape} is too large for a page ({photo.size} pixels, at "
+            f"most {MAX_PLAYGROUND_PIXELS}); downscale it first"
+        )
+    height, width = photo.shape
+    source = "data:image/png;base64," + base64.b64encode(png_bytes(photo)).decode("ascii")
+    data = json.dumps({"presets": presets_as_lists(), "initial": preset})
+    script, style = (_package_text(name) for name in PLAYGROUND_FILES)
+    ident = f"cnnbook-playground-{uuid.uuid4().hex[:12]}"
+    return HTML(
+        f'<div class="cnnbook-playground" id="{ident}">'
+        f"<style>{style}</style>"
+        f'<p class="cnnbook-playground-title">{html.escape(title)}</p>'
+        '<div class="cnnbook-playground-row">'
+        f'<figure><img class="cnnbook-playground-photo" src="{source}" width="{width}" '
+        f'height="{height}" alt="{html.escape(alt, quote=True)}">'
+        "<figcaption>Input: the photo, grey, values in [0, 1].</figcaption></figure>"
+        f'<figure><canvas class="cnnbook-playground-output" width="{width}" '
+        f'height="{height}" role="img" aria-label="The photo filtered with the kernel below, '
+        f'{DISPLAY_MAPPING}."></canvas>'
+        f"<figcaption>Output: the photo filtered with the kernel, {DISPLAY_MAPPING}."
+        "</figcaption></figure></div>"
+        '<div class="cnnbook-playground-controls"></div>'
+        '<p class="cnnbook-playground-note">Press a preset or type a weight: your browser '
+        "filters the photo again (a cross-correlation with zero \"same\" padding, like "
+        "<code>cnnbook.ops.conv2d</code>).</p>"
+        '<p class="cnnbook-playground-nojs">This playground needs JavaScript; if you see '
+        "this line, it did not run here (in Jupyter, run the cell; the notebook must be "
+        "trusted).</p>"
+        f'<script type="application/json" class="cnnbook-playground-data">'
+        f"{_script_safe(data)}</script>"
+        f"<script>{_script_safe(script)}</script>"
+        "</div>"
+    )
