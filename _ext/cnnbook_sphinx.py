@@ -3,6 +3,8 @@
 1. Serve MathJax from the pinned npm package (``package.json``), never from a CDN:
    ``npm ci`` installs it; the build copies its single-file SVG bundle into ``_static``.
 2. A directive that links a reading chapter to its lab, on the site and on Colab.
+3. Keep quick-mode and full-mode builds apart: each mode has its own execution cache,
+   and switching mode re-reads every page, so a full build never shows quick results.
 
     ```{lab} ../notebooks/04_mnist_convnet.ipynb
     ```
@@ -13,6 +15,7 @@ lab. The Colab address is made from the repository named once in ``_config.yml``
 
 from __future__ import annotations
 
+import os
 import posixpath
 import shutil
 from pathlib import Path
@@ -77,7 +80,31 @@ def copy_mathjax(app, exception):
     shutil.copyfile(source, target)
 
 
+def quick_mode() -> bool:
+    return os.environ.get("CNNBOOK_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def mode_name() -> str:
+    return "quick" if quick_mode() else "full"
+
+
+def separate_caches(app, config):
+    """One jupyter-cache per mode (the cache keys on notebook content, not on the mode)."""
+    base = config.nb_execution_cache_path or str(Path(app.outdir).parent / ".jupyter_cache")
+    config.nb_execution_cache_path = str(Path(base) / mode_name())
+
+
+def reread_all_on_mode_change(app, env, added, changed, removed):
+    """Every page is out of date when the mode differs from the last build's."""
+    if getattr(env, "cnnbook_mode", None) != mode_name():
+        env.cnnbook_mode = mode_name()
+        return list(env.found_docs)
+    return []
+
+
 def setup(app):
+    app.connect("config-inited", separate_caches)
+    app.connect("env-get-outdated", reread_all_on_mode_change)
     app.add_directive("lab", LabDirective)
     app.connect("build-finished", copy_mathjax)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
