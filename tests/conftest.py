@@ -18,6 +18,9 @@ BUILD_COMMAND = ["jupyter-book", "build", ".", "-W", "--keep-going"]
 # The tests run the book in quick mode unless told otherwise; the variable reaches the
 # notebook kernels that nbval and the build start.
 os.environ.setdefault("CNNBOOK_QUICK", "1")
+# Kernels start in the notebook's folder: hand them CNNBOOK_DATA as an absolute path.
+if os.environ.get("CNNBOOK_DATA"):
+    os.environ["CNNBOOK_DATA"] = str(Path(os.environ["CNNBOOK_DATA"]).resolve())
 
 
 @pytest.fixture(scope="session")
