@@ -87,12 +87,14 @@ def test_page_renders_title_text_figures_and_links(page, site_url, chromium_page
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if p.startswith("notebooks/")])
-def test_lab_colab_button_opens_this_notebook(page, site_url, chromium_page):
+def test_lab_launch_buttons_open_this_notebook(page, site_url, chromium_page):
     open_page(chromium_page, site_url(page + ".html"))
-    hrefs = chromium_page.locator("a[href*='colab.research.google.com']").evaluate_all(
+    hrefs = chromium_page.locator("a[href*='colab.research.google.com'], a[href*='mybinder.org']").evaluate_all(
         "els => els.map(e => e.href)"
     )
     assert colab_url(REPOSITORY, BRANCH, page + ".ipynb") in hrefs, hrefs
+    repo = REPOSITORY.removeprefix("https://github.com/")
+    assert f"https://mybinder.org/v2/gh/{repo}/{BRANCH}?urlpath=tree/{page}.ipynb" in hrefs, hrefs
 
 
 @pytest.mark.parametrize("chapter", [p for p in PAGES if p.startswith("chapters/") and lab_of(p)])
