@@ -71,3 +71,46 @@ def plot_history(history: dict[str, Sequence[float]], metric: str = "accuracy",
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def draw_number_grid(ax, values, title: str | None = None,
+                     highlights: Sequence[tuple[int, int, int, int]] = (),
+                     colors: Sequence[str] = ("tab:orange", "tab:blue", "tab:green", "tab:red"),
+                     shaded=None, number_format: str = "{:g}", fontsize: float = 11):
+    """Draw a small 2-D array as a grid of its numbers, for examples worked by hand.
+
+    ``highlights`` are rectangles ``(row, col, height, width)`` outlined and tinted in
+    ``colors`` (in turn); ``shaded`` is an optional boolean mask of cells drawn grey
+    (padding, say). Cell (row, col) is centred at x=col, y=row, so a caller can draw
+    over it. Returns ``ax``.
+    """
+    from matplotlib.patches import Rectangle
+
+    values = np.asarray(values)
+    if values.ndim != 2:
+        raise ValueError(f"draw_number_grid needs a 2-D array, got shape {values.shape}")
+    rows, cols = values.shape
+    shaded = np.zeros(values.shape, bool) if shaded is None else np.asarray(shaded, bool)
+    if shaded.shape != values.shape:
+        raise ValueError(f"shaded has shape {shaded.shape}, values {values.shape}: make them equal")
+    for row in range(rows):
+        for col in range(cols):
+            face = "0.88" if shaded[row, col] else "white"
+            ax.add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, facecolor=face,
+                                   edgecolor="0.6", linewidth=0.8))
+            ax.text(col, row, number_format.format(values[row, col]), ha="center",
+                    va="center", fontsize=fontsize,
+                    color="0.45" if shaded[row, col] else "black")
+    for index, (row, col, height, width) in enumerate(highlights):
+        color = colors[index % len(colors)]
+        ax.add_patch(Rectangle((col - 0.5, row - 0.5), width, height, facecolor=color,
+                               alpha=0.18, edgecolor="none"))
+        ax.add_patch(Rectangle((col - 0.5, row - 0.5), width, height, facecolor="none",
+                               edgecolor=color, linewidth=2.5))
+    ax.set_xlim(-0.6, cols - 0.4)
+    ax.set_ylim(rows - 0.4, -0.6)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=fontsize)
+    return ax
