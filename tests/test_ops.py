@@ -266,3 +266,20 @@ def test_max_pool_bad_input(function, x, kwargs, message):
 def test_output_size_bad_input(args, message):
     with pytest.raises(ValueError, match=message):
         ops.output_size(*args)
+
+
+# --------------------------------------------------------------------------- speed helper
+def test_time_conv2d_times_every_method_and_scales_the_naive_loop():
+    result = ops.time_conv2d(size=40, kernel_size=3, repeats=2, naive_size=20)
+    assert set(result["seconds"]) == set(ops.SPEED_METHODS)
+    assert all(0 < value < 60 for value in result["seconds"].values())
+    assert result["naive_scale"] == pytest.approx((38 / 18) ** 2)
+    assert result["seconds"]["naive"] == pytest.approx(
+        result["naive_seconds_measured"] * result["naive_scale"])
+
+
+@pytest.mark.parametrize("kwargs", [{"size": 8, "naive_size": 16}, {"kernel_size": 5, "size": 4},
+                                    {"repeats": 0}])
+def test_time_conv2d_bad_sizes(kwargs):
+    with pytest.raises(ValueError):
+        ops.time_conv2d(**kwargs)
