@@ -114,3 +114,44 @@ def draw_number_grid(ax, values, title: str | None = None,
     if title:
         ax.set_title(title, fontsize=fontsize)
     return ax
+
+
+
+def plot_confusion_matrix(matrix, class_names: Sequence[str] | None = None,
+                          title: str | None = None, cell_size: float = 0.5):
+    """A confusion matrix (rows: true class, columns: predicted class) with its counts.
+
+    The colours are on a log scale, so the few mistakes off the diagonal show beside the
+    thousands of right answers on it; empty cells stay white. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"a confusion matrix is square; got shape {matrix.shape}")
+    if np.any(matrix < 0):
+        raise ValueError("a confusion matrix holds counts; it has negative values")
+    size = matrix.shape[0]
+    names = [str(n) for n in (class_names if class_names is not None else range(size))]
+    if len(names) != size:
+        raise ValueError(f"{len(names)} class names for a {size}x{size} matrix")
+    side = max(3.0, cell_size * size + 1.5)
+    fig, ax = plt.subplots(figsize=(side, side))
+    shown = np.ma.masked_equal(matrix, 0)
+    ax.imshow(shown, cmap="Blues", norm=LogNorm(vmin=1, vmax=max(int(matrix.max()), 2)))
+    threshold = np.sqrt(max(int(matrix.max()), 1))  # the middle of the log scale
+    for row in range(size):
+        for col in range(size):
+            if matrix[row, col]:
+                colour = "white" if matrix[row, col] > threshold else "black"
+                ax.text(col, row, str(matrix[row, col]), ha="center", va="center",
+                        fontsize=7, color=colour)
+    ax.set_xticks(range(size), names)
+    ax.set_yticks(range(size), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
