@@ -37,6 +37,8 @@ def report(size: int, kernel_size: int, repeats: int, naive_size: int, result: d
         (f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
          f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
          f"TensorFlow {result['tensorflow_version']}"),
+        (f"load average before the run: {result['load_average']:.1f} "
+         "(other processes share the CPUs: timings of a busy machine)"),
         "",
         f"{'method':56s} {'time (ms)':>10s} {'/ conv2d':>9s}",
     ]
@@ -64,7 +66,9 @@ def main(argv=None) -> int:
                         help="crop side for the naive loop (default 128)")
     parser.add_argument("--save", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
+    load_average = os.getloadavg()[0]
     result = ops.time_conv2d(args.size, args.kernel, args.repeats, args.naive_size)
+    result["load_average"] = load_average
     text = report(args.size, args.kernel, args.repeats, args.naive_size, result)
     print(text, end="")
     if args.save:
