@@ -1,0 +1,135 @@
+"""How good are a classifier's scores? Mean squared error, correlation, best threshold.
+
+A network with a sigmoid output gives each photo a score between 0 and 1 (0 for cat, 1
+for dog, say). These three numbers judge the scores against the 0/1 labels:
+
+- ``mean_squared_error``: the average of (score - label)^2; a network that always
+  answers 0.5 scores 0.25;
+- ``pearson_correlation``: how well the scores follow the labels, from -1 to 1; 0 means
+  the scores tell nothing about the labels;
+- ``threshold_sweep``: the accuracy obtained by calling "dog" every score above a
+  threshold, for a sweep of thresholds; ``best_accuracy`` keeps the best of them.
+
+The cats-vs-dogs lab teaches each of them in full; the ladder (``cnnbook.ladder``) uses
+these copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_NUM_THRESHOLDS = 10
+
+
+def _scores_and_labels(scores, labels) -> tuple[np.ndarray, np.ndarray]:
+    """Both as flat float64 arrays of the same, non-zero length; ValueError otherwise."""
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    # A Keras model predicts shape (N, 1); the labels are (N,). Both mean N values.
+    if scores.ndim == 2 and scores.shape[1] == 1:
+        scores = scores[:, 0]
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if scores.ndim != 1 or labels.ndim != 1 or scores.shape != labels.shape:
+        raise ValueError(
+            f"scores and labels must hold one value per example, as (N,) or (N, 1) arrays "
+            f"of the same N; got scores of shape {scores.shape} and labels of shape "
+            f"{labels.shape}"
+        )
+    if scores.size == 0:
+        raise ValueError("scores and labels are empty: there is nothing to measure")
+    if not np.all(np.isfinite(scores)):
+        raise ValueError(
+            f"{int(np.sum(~np.isfinite(scores)))} of the {scores.size} scores are NaN or "
+            "infinite: the model diverged; lower the learning rate"
+        )
+    return scores, labels
+
+
+def _binary(labels: np.ndarray) -> np.ndarray:
+    values = np.unique(labels)
+    if not np.all(np.isin(values, (0.0, 1.0))):
+        raise ValueError(f"labels must be 0 or 1; got the values {values[:10].tolist()}")
+    return labels
+
+
+def mean_squared_error(scores, labels) -> float:
+    """The mean of (score - label)^2 over all examples."""
+    scores, labels = _scores_and_labels(scores, labels)
+    return float(np.mean((scores - labels) ** 2))
+
+
+def pearson_correlation(scores, labels) -> float:
+    """Pearson's correlation between scores and labels, in [-1, 1].
+
+    It is NaN when the scores (or the labels) are all the same: a constant says nothing
+    about the labels, and the correlation is undefined.
+    """
+    scores, labels = _scores_and_labels(scores, labels)
+    centred_scores = scores - scores.mean()
+    centred_labels = labels - labels.mean()
+    spread = np.sqrt(np.sum(centred_scores**2) * np.sum(centred_labels**2))
+    if spread == 0.0:
+        return float("nan")
+    return float(np.sum(centred_scores * centred_labels) / spread)
+
+
+def sweep_thresholds(num_thresholds: int = DEFAULT_NUM_THRESHOLDS) -> np.ndarray:
+    """``num_thresholds`` thresholds evenly spaced from 0: 0.0, 0.1, ..., 0.9 for 10.
+
+    With an even number of thresholds the usual 0.5 is among them, so the best accuracy
+    of the sweep is never below the accuracy at 0.5; the threshold 0.0 calls every
+    photo a dog and gives the share of dogs, the accuracy of not looking at all.
+    """
+    if not isinstance(num_thresholds, (int, np.integer)) or num_thresholds < 1:
+        raise ValueError(f"num_thresholds must be a positive integer, not {num_thresholds!r}")
+    return np.arange(num_thresholds) / num_thresholds
+
+
+def accuracy_at(scores, labels, threshold: float = 0.5) -> float:
+    """The fraction of examples whose call (score > threshold) matches the 0/1 label."""
+    scores, labels = _scores_and_labels(scores, labels)
+    labels = _binary(labels)
+    return float(np.mean((scores > threshold) == (labels == 1.0)))
+
+
+@dataclass(frozen=True)
+class ThresholdSweep:
+    """Accuracies over a sweep of thresholds and the best of them."""
+
+    thresholds: np.ndarray
+    accuracies: np.ndarray
+
+    @property
+    def best_index(self) -> int:
+        return int(np.argmax(self.accuracies))
+
+    @property
+    def best_accuracy(self) -> float:
+        return float(self.accuracies[self.best_index])
+
+    @property
+    def best_threshold(self) -> float:
+        return float(self.thresholds[self.best_index])
+
+
+def threshold_sweep(scores, labels, num_thresholds: int = DEFAULT_NUM_THRESHOLDS
+                    ) -> ThresholdSweep:
+    """The accuracy at each of ``num_thresholds`` thresholds (see ``sweep_thresholds``).
+
+    The best threshold is chosen on the same examples it is measured on, so the best
+    accuracy is a little optimistic; with a sweep of ten thresholds, only a little.
+    """
+    scores, labels = _scores_and_labels(scores, labels)
+    labels = _binary(labels)
+    thresholds = sweep_thresholds(num_thresholds)
+    calls = scores[None, :] > thresholds[:, None]
+    accuracies = np.mean(calls == (labels[None, :] == 1.0), axis=1)
+    return ThresholdSweep(thresholds=thresholds, accuracies=accuracies)
+
+
+def best_accuracy(scores, labels, num_thresholds: int = DEFAULT_NUM_THRESHOLDS) -> float:
+    """The best accuracy over a sweep of ``num_thresholds`` thresholds."""
+    return threshold_sweep(scores, labels, num_thresholds).best_accuracy

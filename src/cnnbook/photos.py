@@ -1,0 +1,299 @@
+"""Photo folders that survive real life: checked files and a streaming input pipeline.
+
+Real photo folders hold broken files: empty ones, downloads cut short, a web page saved
+as ``.jpg``, a PNG renamed to ``.jpg``. TensorFlow lists them without complaint and
+crashes on them in the middle of training. So:
+
+- ``check_photos`` opens every file with Pillow and decodes it in full; the files that
+  fail are skipped and named, all together, in one warning. Nothing is deleted.
+- ``photo_dataset`` streams the checked photos from disk with ``tf.data``: decode and
+  resize in parallel, keep the small resized photos in a cache *file*, shuffle within a
+  bounded buffer, batch, prefetch. Its memory does not grow with the number of photos.
+- ``load_photos_in_memory`` is the other way, the one the cats-vs-dogs lab starts from:
+  every photo decoded with Pillow into one numpy array. It is simple, and its memory
+  grows with every photo (``benchmarks/photo_memory.py`` measures both).
+
+``cats_and_dogs_photos`` puts ``cnnbook.data.cats_and_dogs_files`` and the check together.
+"""
+
+from __future__ import annotations
+
+import collections
+import shutil
+import tempfile
+import uuid
+import warnings
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cnnbook.data import CATS_AND_DOGS_CLASSES, cats_and_dogs_files
+
+#: The file formats the pipeline decodes, by file-name suffix (Pillow's format names).
+PHOTO_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG"}
+DEFAULT_BATCH_SIZE = 32
+DEFAULT_SHUFFLE_BUFFER = 1024
+
+
+class BrokenPhotosWarning(UserWarning):
+    """Some photos could not be read; they were skipped (and named in the message)."""
+
+
+# --------------------------------------------------------------------------- checking
+def photo_problem(path: Path | str) -> str | None:
+    """Why ``path`` is not a photo the pipeline can read, or ``None`` if it is fine.
+
+    The file must be non-empty, be an image Pillow recognises, be in the format its
+    suffix promises (a JPEG for ``.jpg``), and decode completely (a file cut short fails
+    here, at ``.load()``, not at ``Image.open``, which reads only the header).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    expected = PHOTO_FORMATS.get(path.suffix.lower())
+    if expected is None:
+        return f"its suffix {path.suffix!r} is not one of {sorted(PHOTO_FORMATS)}"
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+    if size == 0:
+        return "empty file (0 bytes)"
+    try:
+        with Image.open(path) as image:
+            found = image.format
+            if found != expected:
+                return f"a {found} image named {path.suffix} (mislabelled format)"
+            image.load()
+    except UnidentifiedImageError:
+        return "not an image (Pillow cannot identify it)"
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        return f"cannot be decoded ({error})"
+    return None
+
+
+@dataclass(frozen=True)
+class PhotoCheck:
+    """The outcome of ``check_photos``: the good paths and the broken ones, with reasons."""
+
+    good: list[Path]
+    broken: dict[Path, str] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """One message naming every broken file and why; empty if there is none."""
+        if not self.broken:
+            return ""
+        total = len(self.good) + len(self.broken)
+        lines = [f"  {path}: {reason}" for path, reason in self.broken.items()]
+        return (
+            f"Skipped {len(self.broken)} of {total} photos that cannot be used (the files "
+            "were left in place):\n" + "\n".join(lines)
+        )
+
+
+def check_photos(paths: Sequence[Path | str], warn: bool = True) -> PhotoCheck:
+    """Check every photo; return the good ones and the broken ones with reasons.
+
+    If any is broken and ``warn`` is true, one ``BrokenPhotosWarning`` names them all.
+    No file is changed, moved or deleted.
+    """
+    good: list[Path] = []
+    broken: dict[Path, str] = {}
+    for path in map(Path, paths):
+        problem = photo_problem(path)
+        if problem is None:
+            good.append(path)
+        else:
+            broken[path] = problem
+    check = PhotoCheck(good=good, broken=broken)
+    if broken and warn:
+        warnings.warn(check.message, BrokenPhotosWarning, stacklevel=2)
+    return check
+
+
+# --------------------------------------------------------------------------- shapes
+def photo_shape(path: Path | str) -> tuple[int, int]:
+    """(height, width) of a photo, from its header only (fast)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        width, height = image.size
+    return height, width
+
+
+def most_common_shape(paths: Sequence[Path | str], sample_size: int = 200,
+                      seed: int = 0) -> tuple[int, int]:
+    """The most common (height, width) among ``sample_size`` photos drawn at random."""
+    if len(paths) == 0:
+        raise ValueError("no photos given: cannot find their most common shape")
+    if sample_size < 1:
+        raise ValueError(f"sample_size must be at least 1, not {sample_size}")
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(paths), size=min(sample_size, len(paths)), replace=False)
+    counts = collections.Counter(photo_shape(paths[i]) for i in sorted(chosen))
+    return counts.most_common(1)[0][0]
+
+
+def scaled_shape(shape: tuple[int, int], factor: int = 4) -> tuple[int, int]:
+    """``shape`` divided by ``factor`` and rounded: (375, 500) -> (94, 125) for 4."""
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"shape must be (height, width) with both positive, not {shape}")
+    if factor < 1:
+        raise ValueError(f"factor must be at least 1, not {factor}")
+    return tuple(max(1, round(side / factor)) for side in shape)
+
+
+# --------------------------------------------------------------------------- labels
+def labelled_paths(files_by_class: dict[str, Sequence[Path]],
+                   classes: Sequence[str] = CATS_AND_DOGS_CLASSES
+                   ) -> tuple[list[Path], np.ndarray]:
+    """All paths and their labels (the index of their class in ``classes``)."""
+    unknown = set(files_by_class) - set(classes)
+    if unknown:
+        raise ValueError(f"classes {sorted(unknown)} are not among {list(classes)}")
+    paths: list[Path] = []
+    labels: list[int] = []
+    for index, name in enumerate(classes):
+        found = list(files_by_class.get(name, []))
+        paths += found
+        labels += [index] * len(found)
+    return paths, np.asarray(labels, dtype=np.int64)
+
+
+def shuffled(paths: Sequence[Path], labels: np.ndarray, seed: int = 0
+             ) -> tuple[list[Path], np.ndarray]:
+    """Paths and labels in the same random order."""
+    _check_pairs(paths, labels)
+    order = np.random.default_rng(seed).permutation(len(paths))
+    return [paths[i] for i in order], np.asarray(labels)[order]
+
+
+def _check_pairs(paths: Sequence, labels) -> None:
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(paths) != labels.shape[0]:
+        raise ValueError(
+            f"need one label per path: got {len(paths)} paths and labels of shape {labels.shape}"
+        )
+
+
+@dataclass(frozen=True)
+class LabelledPhotos:
+    """Checked, shuffled photo paths with their 0/1 labels (0 = cat, 1 = dog)."""
+
+    paths: list[Path]
+    labels: np.ndarray
+    check: PhotoCheck
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def head(self, count: int) -> LabelledPhotos:
+        """The first ``count`` photos (they are already shuffled: a random sample)."""
+        return LabelledPhotos(self.paths[:count], self.labels[:count], self.check)
+
+
+def cats_and_dogs_photos(split: str = "train", limit: int | None = None, seed: int = 0,
+                         warn: bool = True) -> LabelledPhotos:
+    """The checked photos of one split, shuffled, labelled 0 for cats and 1 for dogs.
+
+    ``limit`` keeps a random sample of that many *before* checking (quick mode checks
+    only what it uses). Broken files are skipped and named in one warning.
+    """
+    paths, labels = shuffled(*labelled_paths(cats_and_dogs_files(split)), seed=seed)
+    if limit is not None:
+        paths, labels = paths[:limit], labels[:limit]
+    check = check_photos(paths, warn=False)
+    if check.broken and warn:
+        warnings.warn(check.message, BrokenPhotosWarning, stacklevel=2)
+    keep = np.array([path not in check.broken for path in paths], dtype=bool)
+    return LabelledPhotos([p for p, k in zip(paths, keep) if k], labels[keep], check)
+
+
+# --------------------------------------------------------------------------- in memory
+def load_photo(path: Path | str, image_shape: tuple[int, int]) -> np.ndarray:
+    """One photo as float32 RGB in [0, 1], resized to ``image_shape`` = (height, width)."""
+    from PIL import Image
+
+    height, width = image_shape
+    with Image.open(path) as image:
+        image = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
+        return np.asarray(image, dtype=np.float32) / 255.0
+
+
+def load_photos_in_memory(paths: Sequence[Path | str], image_shape: tuple[int, int]
+                          ) -> np.ndarray:
+    """All photos in one float32 array (N, height, width, 3): simple, memory grows with N."""
+    if len(paths) == 0:
+        raise ValueError("no photos given")
+    return np.stack([load_photo(path, image_shape) for path in paths])
+
+
+# --------------------------------------------------------------------------- streaming
+def decode_and_resize(path, image_shape: tuple[int, int]):
+    """A ``tf.data`` step: read a JPEG file, decode it to RGB, resize it, as uint8.
+
+    Resizing with antialiasing matches Pillow's bilinear resize (to within rounding).
+    The result stays uint8 (a quarter of float32's bytes) so the cache file stays small.
+    """
+    import tensorflow as tf
+
+    image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
+    image = tf.image.resize(image, image_shape, method="bilinear", antialias=True)
+    return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
+
+
+def to_unit_float(images, labels):
+    """uint8 images to float32 in [0, 1]; labels to float32 (what a sigmoid output wants)."""
+    import tensorflow as tf
+
+    return tf.cast(images, tf.float32) / 255.0, tf.cast(labels, tf.float32)
+
+
+def photo_dataset(paths: Sequence[Path | str], labels, image_shape: tuple[int, int], *,
+                  batch_size: int = DEFAULT_BATCH_SIZE, shuffle: bool = False, seed: int = 0,
+                  cache_dir: Path | str | None = None,
+                  shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER):
+    """A ``tf.data.Dataset`` of (images, labels) batches streamed from the photo files.
+
+    paths -> decode and resize (in parallel) -> cache to a file -> shuffle (bounded
+    buffer) -> batch -> scale to [0, 1] -> prefetch. The first pass decodes the photos
+    and writes the small resized copies to a cache file in ``cache_dir`` (a new
+    temporary folder if ``None``, removed when the dataset is garbage collected); later
+    passes read that file. Memory holds at most ``shuffle_buffer`` small photos and a few
+    batches, however many photos there are. Give it checked paths (``check_photos``).
+    """
+    import tensorflow as tf
+
+    _check_pairs(paths, labels)
+    if len(paths) == 0:
+        raise ValueError("no photos given: check that the folder holds readable photos")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    image_shape = tuple(int(side) for side in image_shape)
+    if len(image_shape) != 2 or min(image_shape) < 1:
+        raise ValueError(f"image_shape must be (height, width), not {image_shape}")
+    owned_dir = cache_dir is None
+    cache_dir = Path(tempfile.mkdtemp(prefix="cnnbook-photos-") if owned_dir else cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_file = str(cache_dir / f"photos-{uuid.uuid4().hex}")
+
+    dataset = tf.data.Dataset.from_tensor_slices(
+        ([str(path) for path in paths], np.asarray(labels, dtype=np.int64))
+    )
+    dataset = dataset.map(
+        lambda path, label: (decode_and_resize(path, image_shape), label),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    dataset = dataset.cache(cache_file)
+    if shuffle:
+        dataset = dataset.shuffle(min(shuffle_buffer, len(paths)), seed=seed,
+                                  reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size).map(to_unit_float, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.prefetch(tf.data.AUTOTUNE)
+    if owned_dir:
+        weakref.finalize(dataset, shutil.rmtree, cache_dir, ignore_errors=True)
+    return dataset

@@ -1,0 +1,93 @@
+"""MSE, Pearson correlation and the threshold sweep, against hand-worked values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cnnbook import metrics
+
+
+def test_mean_squared_error_by_hand():
+    scores = [0.9, 0.2, 0.6, 0.5]
+    labels = [1, 0, 0, 1]
+    # (0.1^2 + 0.2^2 + 0.6^2 + 0.5^2) / 4
+    assert metrics.mean_squared_error(scores, labels) == pytest.approx(0.165)
+
+
+def test_always_one_half_scores_a_quarter():
+    labels = np.array([0, 1, 1, 0, 1])
+    assert metrics.mean_squared_error(np.full(5, 0.5), labels) == pytest.approx(0.25)
+
+
+def test_keras_shaped_predictions_are_accepted():
+    scores = np.array([[0.9], [0.1], [0.8]])
+    labels = np.array([1, 0, 1])
+    assert metrics.mean_squared_error(scores, labels) == pytest.approx((0.01 + 0.01 + 0.04) / 3)
+
+
+def test_pearson_matches_numpy_and_its_extremes():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, size=200)
+    scores = 0.3 * labels + rng.uniform(0, 1, size=200)
+    expected = np.corrcoef(scores, labels)[0, 1]
+    assert metrics.pearson_correlation(scores, labels) == pytest.approx(expected)
+    assert metrics.pearson_correlation(labels * 0.5 + 0.2, labels) == pytest.approx(1.0)
+    assert metrics.pearson_correlation(1 - labels, labels) == pytest.approx(-1.0)
+
+
+def test_pearson_of_constant_scores_is_nan():
+    assert math.isnan(metrics.pearson_correlation(np.full(4, 0.5), [0, 1, 0, 1]))
+
+
+def test_ten_thresholds_from_zero_include_one_half():
+    thresholds = metrics.sweep_thresholds(10)
+    np.testing.assert_allclose(thresholds, [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+
+
+def test_sweep_finds_the_threshold_that_separates_the_classes():
+    # Dogs score 0.35 and up: only thresholds from 0.25 to 0.35 are perfect.
+    scores = np.array([0.10, 0.15, 0.25, 0.35, 0.40, 0.90])
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    sweep = metrics.threshold_sweep(scores, labels)
+    assert sweep.best_accuracy == 1.0
+    assert sweep.best_threshold == pytest.approx(0.3)
+    assert metrics.accuracy_at(scores, labels, 0.5) == pytest.approx(4 / 6)
+    # at 0.0 everything is called a dog: half right
+    assert sweep.accuracies[0] == pytest.approx(0.5)
+    assert metrics.best_accuracy(scores, labels) == 1.0
+
+
+def test_sweep_accuracy_agrees_with_accuracy_at_each_threshold():
+    rng = np.random.default_rng(1)
+    scores = rng.uniform(size=50)
+    labels = rng.integers(0, 2, size=50)
+    sweep = metrics.threshold_sweep(scores, labels, num_thresholds=7)
+    for threshold, accuracy in zip(sweep.thresholds, sweep.accuracies):
+        assert accuracy == pytest.approx(metrics.accuracy_at(scores, labels, threshold))
+
+
+@pytest.mark.parametrize(
+    "scores, labels, words",
+    [
+        ([0.1, 0.2], [0, 1, 1], "(2,)"),
+        (np.zeros((2, 2)), [0, 1], "(2, 2)"),
+        ([], [], "empty"),
+        ([0.1, float("nan")], [0, 1], "NaN"),
+    ],
+)
+def test_bad_input_names_the_problem(scores, labels, words):
+    with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        metrics.mean_squared_error(scores, labels)
+
+
+def test_labels_must_be_binary_for_accuracy():
+    with pytest.raises(ValueError, match="0 or 1"):
+        metrics.threshold_sweep([0.2, 0.7], [0, 2])
+
+
+def test_number_of_thresholds_must_be_positive():
+    with pytest.raises(ValueError, match="positive integer"):
+        metrics.sweep_thresholds(0)
