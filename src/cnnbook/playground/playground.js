@@ -211,16 +211,25 @@
     else photo.addEventListener("load", readPhoto);
   }
 
+  /* Set up every playground on the page that is not set up yet; return how many. */
   function setupAll() {
-    var roots = document.querySelectorAll(".cnnbook-playground");
+    var roots = document.querySelectorAll(".cnnbook-playground:not([" + READY + "])");
     for (var k = 0; k < roots.length; k++) setup(roots[k]);
+    return roots.length;
   }
 
-  // The playground this script sits in first (it may live in a notebook output that
-  // is not the main document), then any other on the page.
+  // First the playground this script sits in (it may live in a notebook output rather
+  // than in the page's own HTML), then any other on the page. Some notebook front ends
+  // run an output's scripts before they attach the output to the page; then nothing is
+  // found yet, and we look again for a few seconds.
   var here = document.currentScript && document.currentScript.closest(".cnnbook-playground");
   if (here) setup(here);
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setupAll);
-  else setupAll();
+  var found = setupAll();
+  if (!here && found === 0) {
+    var tries = 0;
+    var timer = setInterval(function () {
+      if (setupAll() > 0 || ++tries >= 50) clearInterval(timer);
+    }, 100);
+  }
   window.cnnbookPlayground = { convolveSame: convolveSame, displayByte: displayByte, setupAll: setupAll };
 })();
