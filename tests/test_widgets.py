@@ -115,9 +115,15 @@ def test_sliders_reject_bad_kernels_and_images(photo):
         widgets.kernel_sliders(np.zeros((2, 5)))
 
 
-def test_the_slider_widget_can_be_displayed(photo):
-    bundle = widgets.kernel_sliders(photo)._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
+def test_the_slider_widget_displays_its_box(photo, monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objects: shown.extend(objects))
+    sliders = widgets.kernel_sliders(photo)
+    sliders._ipython_display_()
+    assert shown == [sliders.box]
+    assert "application/vnd.jupyter.widget-view+json" in sliders.box._repr_mimebundle_()
 
 
 # --------------------------------------------------------------------------- playground

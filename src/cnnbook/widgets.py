@@ -21,13 +21,18 @@ import base64
 import html
 import io
 import json
+import sys
 import uuid
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cnnbook.kernels import KERNEL_SHAPE, PRESETS, presets_as_lists
 from cnnbook.ops import conv2d
+
+if TYPE_CHECKING:
+    from IPython.display import HTML
 
 __all__ = [
     "DISPLAY_MAPPING",
@@ -223,8 +228,24 @@ class KernelSliders:
         total = float(kernel.sum(dtype=np.float64))
         self.summary.value = f"Sum of the weights: {total:.3f}"
 
-    def _repr_mimebundle_(self, **kwargs):
-        return self.box._repr_mimebundle_(**kwargs)
+    def _ipython_display_(self) -> None:
+        """Show the widget (works with ipywidgets 7, Colab's long-time default, and 8)."""
+        from IPython.display import display
+
+        _colab_widgets()
+        display(self.box)
+
+
+def _colab_widgets() -> None:
+    """On Colab, opt in to its widget manager for ipywidgets 8; elsewhere do nothing."""
+    if "google.colab" not in sys.modules:
+        return
+    try:
+        from google.colab import output
+
+        output.enable_custom_widget_manager()
+    except (ImportError, AttributeError):  # an older Colab renders ipywidgets itself
+        pass
 
 
 def kernel_sliders(image=None, preset: str = DEFAULT_PRESET, scale: float = 1.0) -> KernelSliders:
