@@ -47,7 +47,9 @@ class LabDirective(SphinxDirective):
         target = docname.removesuffix(".ipynb")
         book_root = options.get("path_to_docs", "").strip("/")
         path_in_repo = posixpath.join(book_root, docname) if book_root else docname
-        url = colab_url(options["repository_url"], options.get("repository_branch", "main"), path_in_repo)
+        url = colab_url(
+            options["repository_url"], options.get("repository_branch", "main"), path_in_repo
+        )
 
         para = nodes.paragraph(classes=["cnnbook-lab-links"])
         para += nodes.Text("All the code of this chapter is in its lab: ")

@@ -77,8 +77,12 @@ def chromium():
             executable_path=str(CHROMIUM),
             headless=True,
             args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
                 "--disable-sync",
             ],
         )
@@ -96,4 +100,3 @@ def chromium_page(chromium):
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
-

@@ -62,13 +62,20 @@ def test_every_notebook_is_in_the_toc():
 
 def test_notebooks_have_no_outputs_and_the_setup_cell_from_config():
     result = subprocess.run(
-        [sys.executable, "tools/sync_notebooks.py", "--check"], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "tools/sync_notebooks.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     repository, branch = sync_notebooks.book_repository()
     for path in sync_notebooks.notebook_paths():
         notebook = json.loads(path.read_text())
-        setup = [c for c in notebook["cells"] if sync_notebooks.SETUP_TAG in c["metadata"].get("tags", [])]
+        setup = [
+            c
+            for c in notebook["cells"]
+            if sync_notebooks.SETUP_TAG in c["metadata"].get("tags", [])
+        ]
         assert len(setup) == 1, f"{path}: one setup cell expected"
         assert f"git+{repository}@{branch}" in "".join(setup[0]["source"])
         assert notebook["metadata"]["accelerator"] == "GPU", f"{path} does not ask Colab for a GPU"
@@ -77,7 +84,9 @@ def test_notebooks_have_no_outputs_and_the_setup_cell_from_config():
 def test_no_notebook_reads_a_path_relative_to_the_repository():
     for path in sync_notebooks.notebook_paths():
         code = "\n".join(
-            "".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"
+            "".join(c["source"])
+            for c in json.loads(path.read_text())["cells"]
+            if c["cell_type"] == "code"
         )
         for marker in ("../", "shared/data", "assets/"):
             assert marker not in code, f"{path} reads {marker!r}: use cnnbook.data instead"
@@ -87,7 +96,10 @@ def test_sync_tool_puts_setup_after_title_and_strips_outputs():
     notebook = nbformat.v4.new_notebook(
         cells=[
             nbformat.v4.new_markdown_cell("# Title"),
-            nbformat.v4.new_code_cell("1 + 1", outputs=[nbformat.v4.new_output("execute_result", data={"text/plain": "2"})]),
+            nbformat.v4.new_code_cell(
+                "1 + 1",
+                outputs=[nbformat.v4.new_output("execute_result", data={"text/plain": "2"})],
+            ),
         ]
     )
     synced = sync_notebooks.synced(json.loads(nbformat.writes(notebook)), "SETUP")
@@ -114,7 +126,9 @@ def _tiny_book(folder: Path, cell_source: str) -> Path:
     )
     notebook = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_markdown_cell("# Lab"), nbformat.v4.new_code_cell(cell_source)],
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
     )
     path = folder / "notebooks" / "lab.ipynb"
     nbformat.write(notebook, path)
@@ -122,17 +136,32 @@ def _tiny_book(folder: Path, cell_source: str) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cell, should_pass", [("x = 1 + 1", True), ("raise RuntimeError('broken cell')", False)])
+@pytest.mark.parametrize(
+    "cell, should_pass", [("x = 1 + 1", True), ("raise RuntimeError('broken cell')", False)]
+)
 def test_a_failing_cell_fails_the_build_and_the_notebook_tests(tmp_path, cell, should_pass):
     notebook = _tiny_book(tmp_path / "book", cell)
     build = subprocess.run(
         ["jupyter-book", "build", ".", "-W", "--keep-going"],
-        cwd=notebook.parents[1], capture_output=True, text=True,
+        cwd=notebook.parents[1],
+        capture_output=True,
+        text=True,
     )
     assert (build.returncode == 0) is should_pass, build.stdout[-3000:] + build.stderr[-3000:]
     nbval = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", str(notebook)],
-        cwd=tmp_path, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            str(notebook),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
     )
     assert (nbval.returncode == 0) is should_pass, nbval.stdout[-3000:]
     if not should_pass:
@@ -140,7 +169,9 @@ def test_a_failing_cell_fails_the_build_and_the_notebook_tests(tmp_path, cell, s
 
 
 @pytest.mark.slow
-def test_a_lab_runs_from_a_copy_outside_the_repository_with_the_package_installed(tmp_path, data_root):
+def test_a_lab_runs_from_a_copy_outside_the_repository_with_the_package_installed(
+    tmp_path, data_root
+):
     """As on Colab: a lone notebook, the package installed from a wheel, no checkout around."""
     from nbclient import NotebookClient
 
@@ -148,12 +179,24 @@ def test_a_lab_runs_from_a_copy_outside_the_repository_with_the_package_installe
     site = tmp_path / "site-packages"
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert build.returncode == 0, build.stderr[-3000:]
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), *map(str, wheels.glob("*.whl"))],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(site),
+            *map(str, wheels.glob("*.whl")),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert install.returncode == 0, install.stderr[-3000:]
 
@@ -162,16 +205,25 @@ def test_a_lab_runs_from_a_copy_outside_the_repository_with_the_package_installe
     lab = workdir / "lab.ipynb"
     shutil.copy(ROOT / "notebooks" / "02_edge_filters.ipynb", lab)
     notebook = nbformat.read(lab, as_version=4)
-    notebook.cells.append(nbformat.v4.new_code_cell(textwrap.dedent(f"""\
+    notebook.cells.append(
+        nbformat.v4.new_code_cell(
+            textwrap.dedent(f"""\
         import cnnbook, cnnbook.data
         assert cnnbook.__file__.startswith({str(site)!r}), cnnbook.__file__
         assert cnnbook.data.kittens_path().is_relative_to({str(site)!r})
-    """)))
+    """)
+        )
+    )
     env_before = dict(os.environ)
     os.environ["PYTHONPATH"] = str(site)  # the kernel sees the installed wheel first
     os.environ["CNNBOOK_DATA"] = str(data_root)
     try:
-        NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}).execute()
+        NotebookClient(
+            notebook,
+            timeout=600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(workdir)}},
+        ).execute()
     finally:
         os.environ.clear()
         os.environ.update(env_before)

@@ -56,7 +56,9 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv(data.DATA_ENV, str(empty))
     monkeypatch.setenv(data.CACHE_ENV, str(cache))
     for name, remote in data.REMOTES.items():
-        monkeypatch.setitem(data.REMOTES, name, data.Remote(CLOSED_PORT_URL, remote.filename, remote.sha256))
+        monkeypatch.setitem(
+            data.REMOTES, name, data.Remote(CLOSED_PORT_URL, remote.filename, remote.sha256)
+        )
     return empty, cache
 
 
@@ -128,7 +130,9 @@ def test_data_variable_pointing_nowhere_names_the_variable(tmp_path, monkeypatch
 
 
 # --------------------------------------------------------------------------- offline, nothing found
-@pytest.mark.parametrize("loader", [data.load_mnist, data.cats_and_dogs_dir], ids=["mnist", "cats_and_dogs"])
+@pytest.mark.parametrize(
+    "loader", [data.load_mnist, data.cats_and_dogs_dir], ids=["mnist", "cats_and_dogs"]
+)
 def test_offline_with_nothing_found_says_what_where_and_which_variable(isolated, loader):
     empty, cache = isolated
     (empty / "notes.txt").write_text("a reader's own file")
@@ -148,7 +152,9 @@ def test_mnist_downloads_once_checked_then_uses_the_cache(isolated, file_server,
     _, cache = isolated
     payload = tiny_mnist_bytes()
     (file_server.folder / "mnist.npz").write_bytes(payload)
-    remote = data.Remote(file_server.url("mnist.npz"), "mnist.npz", hashlib.sha256(payload).hexdigest())
+    remote = data.Remote(
+        file_server.url("mnist.npz"), "mnist.npz", hashlib.sha256(payload).hexdigest()
+    )
     monkeypatch.setitem(data.REMOTES, "mnist", remote)
 
     (x_train, y_train), _ = data.load_mnist()
@@ -162,7 +168,9 @@ def test_mnist_downloads_once_checked_then_uses_the_cache(isolated, file_server,
 def test_download_with_wrong_checksum_keeps_nothing(isolated, file_server, monkeypatch):
     _, cache = isolated
     (file_server.folder / "mnist.npz").write_bytes(tiny_mnist_bytes())
-    monkeypatch.setitem(data.REMOTES, "mnist", data.Remote(file_server.url("mnist.npz"), "mnist.npz", "0" * 64))
+    monkeypatch.setitem(
+        data.REMOTES, "mnist", data.Remote(file_server.url("mnist.npz"), "mnist.npz", "0" * 64)
+    )
     with pytest.raises(data.DataIntegrityError, match="expected 0000"):
         data.load_mnist()
     assert not any(p.is_file() for p in cache.rglob("*"))
@@ -181,7 +189,9 @@ def test_cats_and_dogs_download_extracts_once_into_the_cache(isolated, file_serv
     archive = tiny_cats_and_dogs_zip(data.kittens_path())
     (file_server.folder / "cats_and_dogs_filtered.zip").write_bytes(archive)
     url = file_server.url("cats_and_dogs_filtered.zip")
-    monkeypatch.setitem(data.REMOTES, "cats_and_dogs", data.Remote(url, "cats_and_dogs_filtered.zip", None))
+    monkeypatch.setitem(
+        data.REMOTES, "cats_and_dogs", data.Remote(url, "cats_and_dogs_filtered.zip", None)
+    )
 
     folder = data.cats_and_dogs_dir()
     assert folder == cache / "cats_and_dogs"

@@ -89,9 +89,9 @@ def test_page_renders_title_text_figures_and_links(page, site_url, chromium_page
 @pytest.mark.parametrize("page", [p for p in PAGES if p.startswith("notebooks/")])
 def test_lab_launch_buttons_open_this_notebook(page, site_url, chromium_page):
     open_page(chromium_page, site_url(page + ".html"))
-    hrefs = chromium_page.locator("a[href*='colab.research.google.com'], a[href*='mybinder.org']").evaluate_all(
-        "els => els.map(e => e.href)"
-    )
+    hrefs = chromium_page.locator(
+        "a[href*='colab.research.google.com'], a[href*='mybinder.org']"
+    ).evaluate_all("els => els.map(e => e.href)")
     assert colab_url(REPOSITORY, BRANCH, page + ".ipynb") in hrefs, hrefs
     repo = REPOSITORY.removeprefix("https://github.com/")
     assert f"https://mybinder.org/v2/gh/{repo}/{BRANCH}?urlpath=tree/{page}.ipynb" in hrefs, hrefs
@@ -106,7 +106,9 @@ def test_chapter_links_to_its_lab_on_colab_and_says_how_it_ran(chapter, site_url
     assert link.get_attribute("href") == colab_url(REPOSITORY, BRANCH, lab + ".ipynb")
     banners = chromium_page.locator(".cnnbook-quick-mode")
     if quick_mode():
-        assert banners.count() >= 1 and banners.first.is_visible(), f"{chapter} hides that it ran in quick mode"
+        assert banners.count() >= 1 and banners.first.is_visible(), (
+            f"{chapter} hides that it ran in quick mode"
+        )
     else:
         assert banners.count() == 0
 

@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
             if not args.check:
                 path.write_text(wanted)
     if args.check and stale:
-        print("Out of step with _config.yml (or holding outputs); run python tools/sync_notebooks.py:")
+        print(
+            "Out of step with _config.yml (or holding outputs); run python tools/sync_notebooks.py:"
+        )
         print("\n".join(f"  {p}" for p in stale))
         return 1
     return 0

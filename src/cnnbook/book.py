@@ -7,9 +7,12 @@ When myst-nb is not installed (on Colab, say) it simply displays the value.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnbook.config import mode_banner
+
+if TYPE_CHECKING:
+    from IPython.display import HTML
 
 MODE_BANNER_KEY = "quick_mode_banner"
 

@@ -138,9 +138,10 @@ def download(remote: Remote, target: Path) -> Path:
     tmp = Path(tmp_name)
     try:
         print(f"Downloading {remote.url} to {target} (once; later runs use the cache)")
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(
-            remote.url, timeout=DOWNLOAD_TIMEOUT_S
-        ) as response:
+        with (
+            os.fdopen(handle, "wb") as out,
+            urllib.request.urlopen(remote.url, timeout=DOWNLOAD_TIMEOUT_S) as response,
+        ):
             shutil.copyfileobj(response, out)
         actual = sha256_of(tmp)
         if remote.sha256 is not None and actual != remote.sha256:
@@ -228,12 +229,16 @@ def _download_cats_and_dogs(target: Path) -> Path:
     with zipfile.ZipFile(archive) as zipped:
         broken = zipped.testzip()
         if broken is not None:
-            raise DataIntegrityError(f"{archive} is damaged ({broken}); remove it to download again.")
+            raise DataIntegrityError(
+                f"{archive} is damaged ({broken}); remove it to download again."
+            )
         with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
             zipped.extractall(scratch)
             inner = Path(scratch) / "cats_and_dogs_filtered"
             if not _has_cats_and_dogs_layout(inner):
-                raise DataIntegrityError(f"{archive} does not hold the cats_and_dogs_filtered layout.")
+                raise DataIntegrityError(
+                    f"{archive} does not hold the cats_and_dogs_filtered layout."
+                )
             if not target.exists():
                 inner.rename(target)
     return target
