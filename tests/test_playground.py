@@ -207,6 +207,11 @@ def test_chapter_playground_is_live_in_the_built_book(chromium_page, site_url, p
     root = open_built_page(chromium_page, site_url(CHAPTER))
     assert root.count() == 1, "the chapter should paste exactly one playground"
     exercise_playground(root, photo)
+    # In the theme's dark mode the input photo is not dimmed unlike the output canvas.
+    chromium_page.evaluate("document.documentElement.dataset.theme = 'dark'")
+    photo_filter = root.locator("img.cnnbook-playground-photo").evaluate(
+        "(img) => getComputedStyle(img).filter")
+    assert photo_filter == "none"
 
 
 @pytest.mark.slow
