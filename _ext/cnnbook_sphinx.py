@@ -104,7 +104,22 @@ def reread_all_on_mode_change(app, env, added, changed, removed):
     return []
 
 
+def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
+    """Keep one copy of each script: sphinx-thebe 0.3.1 adds its inline config twice,
+    and the second ``const THEBE_JS_URL`` is a JavaScript error on every page."""
+    seen, unique = set(), []
+    for script in context.get("script_files", []):
+        filename = getattr(script, "filename", script) or ""  # None and "" both mean inline
+        key = (str(filename), tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
 def setup(app):
+    # early: html-page-context stops at the first handler that returns a template name
+    app.connect("html-page-context", drop_duplicate_scripts, priority=100)
     app.connect("config-inited", separate_caches)
     app.connect("env-get-outdated", reread_all_on_mode_change)
     app.add_directive("lab", LabDirective)
