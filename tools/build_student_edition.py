@@ -39,8 +39,16 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = ROOT / "_build" / "student"
 # Not part of the book's source: never copied.
-SKIP = {".git", ".venv", "_build", "build", "node_modules", ".pytest_cache",
-        ".ipynb_checkpoints", "__pycache__"}
+SKIP = {
+    ".git",
+    ".venv",
+    "_build",
+    "build",
+    "node_modules",
+    ".pytest_cache",
+    ".ipynb_checkpoints",
+    "__pycache__",
+}
 # Big or machine-made folders the build reads but does not change: linked, not copied.
 LINK = {"node_modules"}
 
@@ -123,8 +131,9 @@ def copy_book(book: Path, target: Path) -> None:
         elif entry.name in SKIP:
             continue
         elif entry.is_dir():
-            shutil.copytree(entry, target / entry.name, symlinks=True,
-                            ignore=shutil.ignore_patterns(*SKIP))
+            shutil.copytree(
+                entry, target / entry.name, symlinks=True, ignore=shutil.ignore_patterns(*SKIP)
+            )
         else:
             shutil.copy2(entry, target / entry.name)
     for path in target.rglob("*"):
@@ -149,8 +158,12 @@ def student_config(config_path: Path, cache: Path | None) -> dict:
     return config
 
 
-def build(book: Path = ROOT, output: Path = DEFAULT_OUTPUT, cache: Path | None = None,
-          extra_args: list[str] | None = None) -> Path:
+def build(
+    book: Path = ROOT,
+    output: Path = DEFAULT_OUTPUT,
+    cache: Path | None = None,
+    extra_args: list[str] | None = None,
+) -> Path:
     """Build the student edition of ``book`` into ``output``; returns the HTML folder."""
     book, output = Path(book).resolve(), Path(output).resolve()
     if not (book / "_config.yml").is_file():
@@ -165,8 +178,16 @@ def build(book: Path = ROOT, output: Path = DEFAULT_OUTPUT, cache: Path | None =
         copy_book(book, copy)
         config = student_config(book / "_config.yml", cache)
         (copy / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-        command = ["jupyter-book", "build", str(copy), "--path-output", str(output),
-                   "-W", "--keep-going", *(extra_args or [])]
+        command = [
+            "jupyter-book",
+            "build",
+            str(copy),
+            "--path-output",
+            str(output),
+            "-W",
+            "--keep-going",
+            *(extra_args or []),
+        ]
         result = subprocess.run(command, env=os.environ.copy())
         if result.returncode != 0:
             raise RuntimeError(f"the student edition did not build ({' '.join(command)})")
@@ -176,13 +197,19 @@ def build(book: Path = ROOT, output: Path = DEFAULT_OUTPUT, cache: Path | None =
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--book", default=str(ROOT), help="the book's folder")
-    parser.add_argument("--output", default=str(DEFAULT_OUTPUT),
-                        help="where to build (the HTML goes to OUTPUT/_build/html)")
-    parser.add_argument("--cache", help="jupyter-cache folder to reuse, e.g. "
-                                        "_build/.jupyter_cache from a normal build")
+    parser.add_argument(
+        "--output",
+        default=str(DEFAULT_OUTPUT),
+        help="where to build (the HTML goes to OUTPUT/_build/html)",
+    )
+    parser.add_argument(
+        "--cache",
+        help="jupyter-cache folder to reuse, e.g. _build/.jupyter_cache from a normal build",
+    )
     args, extra = parser.parse_known_args(argv)
-    html = build(Path(args.book), Path(args.output), Path(args.cache) if args.cache else None,
-                 extra)
+    html = build(
+        Path(args.book), Path(args.output), Path(args.cache) if args.cache else None, extra
+    )
     print(f"Student edition: {html / 'index.html'}")
     return 0
 

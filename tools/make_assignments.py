@@ -16,7 +16,8 @@ Commands (from the repository root; chapters/teachers.md explains the whole work
     python tools/make_assignments.py --check            # build, then prove that every
                                                         # solution scores full marks and
                                                         # every blank student copy zero
-    python tools/make_assignments.py grade 01_convolution submissions/ --csv grades.csv
+    python tools/make_assignments.py grade 02_edge_filters submissions/ --csv grades.csv \
+        --written written.md                            # grade a class, offline
 
 Grading runs ``otter run`` (no Docker) in this Python environment, one submission at a
 time, with the book's environment variables (``CNNBOOK_DATA``...) reaching the kernel.
@@ -52,7 +53,7 @@ OTTER_INIT_MARK = "# Initialize Otter"
 sys.path.insert(0, str(ROOT / "tools"))
 import sync_notebooks  # noqa: E402  (the one copy of the Colab setup cell)
 
-GRADER_TEMPLATE = '''\
+GRADER_TEMPLATE = """\
 # The grader (otter-grader): grader.check("q1") runs the public checks of question 1.
 import os
 import sys
@@ -68,7 +69,7 @@ else:  # Colab keeps the notebook in the browser, not on disk: unpack its public
     zipfile.ZipFile(io.BytesIO(base64.b64decode(
         "{checks}"
     ))).extractall("{checks_dir}")
-    grader = otter.Notebook(tests_dir="{checks_dir}")'''
+    grader = otter.Notebook(tests_dir="{checks_dir}")"""
 
 HAND_IN = """\
 ## Hand in
@@ -135,8 +136,7 @@ def finish_notebook(path: Path, public_tests: dict[str, str]) -> None:
     first code cell stays the one that installs ``cnnbook``.
     """
     notebook = json.loads(path.read_text())
-    cells = [c for c in notebook["cells"]
-             if not "".join(c["source"]).startswith(OTTER_INIT_MARK)]
+    cells = [c for c in notebook["cells"] if not "".join(c["source"]).startswith(OTTER_INIT_MARK)]
     setup = [i for i, c in enumerate(cells) if SETUP_TAG in c["metadata"].get("tags", [])]
     if len(setup) != 1:
         raise ValueError(
@@ -144,13 +144,15 @@ def finish_notebook(path: Path, public_tests: dict[str, str]) -> None:
             "Run python tools/sync_notebooks.py on its source."
         )
     grader = {
-        "cell_type": "code", "id": "otter-grader", "execution_count": None, "outputs": [],
+        "cell_type": "code",
+        "id": "otter-grader",
+        "execution_count": None,
+        "outputs": [],
         "metadata": {"tags": [GRADER_TAG], "editable": False, "deletable": False},
         "source": _lines(grader_source(path.name, public_tests)),
     }
-    hand_in = {"cell_type": "markdown", "id": "hand-in", "metadata": {},
-               "source": _lines(HAND_IN)}
-    cells = cells[: setup[0] + 1] + [grader] + cells[setup[0] + 1:] + [hand_in]
+    hand_in = {"cell_type": "markdown", "id": "hand-in", "metadata": {}, "source": _lines(HAND_IN)}
+    cells = cells[: setup[0] + 1] + [grader] + cells[setup[0] + 1 :] + [hand_in]
     notebook["cells"] = cells
     path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
 
@@ -168,9 +170,18 @@ def build_one(source: Path, out_root: Path) -> Path:
         master.write_text(sync_notebooks.dumps(synced))
         # Our own check (--check) grades the finished notebooks, so otter's is skipped.
         result = subprocess.run(
-            [sys.executable, "-m", "otter", "assign", "--no-run-tests", "--no-pdfs",
-             str(master), str(target)],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "otter",
+                "assign",
+                "--no-run-tests",
+                "--no-pdfs",
+                str(master),
+                str(target),
+            ],
+            capture_output=True,
+            text=True,
         )
     if result.returncode != 0:
         raise RuntimeError(f"otter assign failed on {source}:\n{result.stdout}\n{result.stderr}")
@@ -213,9 +224,21 @@ def grade(autograder_zip: Path, submission: Path) -> Grade:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="otter-run-") as scratch:
         result = subprocess.run(
-            [sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(autograder_zip),
-             "-o", scratch, str(submission)],
-            capture_output=True, text=True, env=os.environ.copy(),
+            [
+                sys.executable,
+                "-m",
+                "otter",
+                "run",
+                "--no-logo",
+                "-a",
+                str(autograder_zip),
+                "-o",
+                scratch,
+                str(submission),
+            ],
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
         )
         results_file = Path(scratch) / "results.json"
         if result.returncode != 0 or not results_file.exists():
@@ -246,14 +269,59 @@ def submissions_in(paths: list[Path]) -> list[Path]:
     return found
 
 
+def written_answers(notebook_path: Path) -> list[tuple[str, str]]:
+    """The written (teacher-graded) answers of a submission: (question, answer) pairs.
+
+    In the student copy, a written answer is a Markdown cell tagged ``otter_answer_cell``;
+    the question is the first line of the prompt cell above it.
+    """
+    cells = json.loads(Path(notebook_path).read_text())["cells"]
+    answers = []
+    for index, cell in enumerate(cells):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell["cell_type"] != "markdown" or "otter_answer_cell" not in tags:
+            continue
+        prompt = next(
+            (
+                c
+                for c in reversed(cells[:index])
+                if c["cell_type"] == "markdown"
+                and "otter_answer_cell" not in c.get("metadata", {}).get("tags", [])
+            ),
+            None,
+        )
+        lines = (
+            [
+                line
+                for line in "".join(prompt["source"]).splitlines()
+                if line.strip() and not line.startswith("<!--")
+            ]
+            if prompt
+            else []
+        )
+        answers.append((lines[0] if lines else "(question)", "".join(cell["source"]).strip()))
+    return answers
+
+
+def write_written_answers(submissions: list[Path], path: Path) -> None:
+    """One Markdown file with every submission's written answers, to read and mark."""
+    parts = []
+    for submission in submissions:
+        parts.append(f"# {submission.name}\n")
+        for question, answer in written_answers(submission):
+            parts.append(f"## {question}\n\n{answer}\n")
+    Path(path).write_text("\n".join(parts))
+
+
 def write_csv(grades: list[Grade], path: Path) -> None:
     questions = sorted({q for g in grades for q in g.possible})
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["submission", *questions, "total", "possible"])
         for g in grades:
-            writer.writerow([g.submission.name, *(g.scores.get(q, 0.0) for q in questions),
-                             g.total, g.out_of])
+            writer.writerow(
+                [g.submission.name, *(g.scores.get(q, 0.0) for q in questions), g.total, g.out_of]
+            )
 
 
 # --------------------------------------------------------------------------- commands
@@ -277,9 +345,11 @@ def build_command(args) -> int:
             solution, blank = check_built(folder)
             ok = solution.total == solution.out_of > 0 and blank.total == 0
             failures += not ok
-            print(f"  solutions {solution.total:g}/{solution.out_of:g} "
-                  f"({solution.seconds:.1f} s), blank student copy {blank.total:g}/"
-                  f"{blank.out_of:g} ({blank.seconds:.1f} s): {'ok' if ok else 'FAILED'}")
+            print(
+                f"  solutions {solution.total:g}/{solution.out_of:g} "
+                f"({solution.seconds:.1f} s), blank student copy {blank.total:g}/"
+                f"{blank.out_of:g} ({blank.seconds:.1f} s): {'ok' if ok else 'FAILED'}"
+            )
     return 1 if failures else 0
 
 
@@ -299,6 +369,9 @@ def grade_command(args) -> int:
     if args.csv:
         write_csv(grades, Path(args.csv))
         print(f"wrote {args.csv}")
+    if args.written:
+        write_written_answers([g.submission for g in grades], Path(args.written))
+        print(f"wrote {args.written}")
     return 0
 
 
@@ -307,18 +380,23 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["grade"]:
         parser = argparse.ArgumentParser(
             prog="make_assignments.py grade",
-            description="Grade submitted notebooks offline with otter run; scores to a CSV.")
+            description="Grade submitted notebooks offline with otter run; scores to a CSV.",
+        )
         parser.add_argument("assignment", help="e.g. 01_convolution")
         parser.add_argument("submissions", nargs="+", help="notebooks, or folders of them")
         parser.add_argument("--csv", help="write the scores to this CSV file")
+        parser.add_argument("--written", help="collect the written answers in this Markdown file")
         parser.add_argument("--autograder", help="autograder zip (default: the built one)")
         parser.add_argument("--out", default=str(DEFAULT_OUT), help="the build folder")
         return grade_command(parser.parse_args(argv[1:]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="assignments to build (default: all)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="the build folder")
-    parser.add_argument("--check", action="store_true",
-                        help="grade the solutions (full marks) and blank copies (zero)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="grade the solutions (full marks) and blank copies (zero)",
+    )
     return build_command(parser.parse_args(argv))
 
 
