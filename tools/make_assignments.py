@@ -273,7 +273,7 @@ def written_answers(notebook_path: Path) -> list[tuple[str, str]]:
     """The written (teacher-graded) answers of a submission: (question, answer) pairs.
 
     In the student copy, a written answer is a Markdown cell tagged ``otter_answer_cell``;
-    the question is the first line of the prompt cell above it.
+    the question is the first sentence of the prompt cell above it.
     """
     cells = json.loads(Path(notebook_path).read_text())["cells"]
     answers = []
@@ -299,7 +299,8 @@ def written_answers(notebook_path: Path) -> list[tuple[str, str]]:
             if prompt
             else []
         )
-        answers.append((lines[0] if lines else "(question)", "".join(cell["source"]).strip()))
+        first_sentence = " ".join(lines).split(". ")[0] if lines else "(question)"
+        answers.append((first_sentence, "".join(cell["source"]).strip()))
     return answers
 
 
