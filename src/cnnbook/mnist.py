@@ -21,7 +21,9 @@ benchmark import them from here::
 - ``split_validation``: a seeded random split of the training set, so that the test set
   is kept for the final evaluation only;
 - ``compile_mnist_convnet`` and ``train``: rmsprop, sparse categorical cross-entropy,
-  accuracy; ``fit`` on numpy arrays in batches of 64, as the source does;
+  accuracy; ``fit`` on numpy arrays in batches of 64, as the source does. ``train``
+  accepts any Keras model that takes (N, 28, 28, 1) digits and ends in a 10-way softmax
+  (a smaller model of your own, say); call ``cnnbook.set_seed`` first for a repeatable run;
 - ``first_layer_filters``, ``feature_maps``, ``confusion_matrix``, ``misclassified``:
   what the trained network learned and where it is wrong.
 """
