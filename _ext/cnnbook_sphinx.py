@@ -114,7 +114,8 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
         if key not in seen:
             seen.add(key)
             unique.append(script)
-    context["script_files"] = unique
+    # in place: later handlers (MathJax on pages with maths) append to this same list
+    context["script_files"][:] = unique
 
 
 def setup(app):
