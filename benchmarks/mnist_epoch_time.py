@@ -2,6 +2,7 @@
 
     python benchmarks/mnist_epoch_time.py                 # 2 rounds, order alternating
     python benchmarks/mnist_epoch_time.py --rounds 3 --no-determinism-run
+    python benchmarks/mnist_epoch_time.py --accuracy-seeds 1 2 3   # accuracy over seeds too
     python benchmarks/mnist_epoch_time.py --save benchmarks/results/mnist_epoch_time.txt
 
 Two ways to train the same 104,202-parameter convnet for 2 epochs, rmsprop, batch 64:
@@ -25,6 +26,10 @@ reported too, since the two train on different numbers of digits. On a shared ma
 wall-clock time depends on what else runs, so the CPU time the process used in each
 epoch (all its threads) is reported as well: it counts the work done, not the waiting. The book's repeated
 runs also show whether training is repeatable: their test accuracies must agree to 0.002.
+
+One seed says little about which of the two is more accurate: a different seed moves the
+test accuracy by about as much as the two differ. ``--accuracy-seeds`` trains both once
+more for each seed given and reports the test accuracies side by side.
 """
 
 from __future__ import annotations
@@ -196,7 +201,7 @@ def machine_line() -> str:
             f"{version('tensorflow')}, Keras {version('keras')}")
 
 
-def report(runs: list[dict], seed: int) -> str:
+def report(runs: list[dict], seed: int, seed_runs: list[dict] = ()) -> str:
     lines = [
         "MNIST convnet: seconds per epoch, the book's training against the source code",
         f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine_line()}",
@@ -269,6 +274,23 @@ def report(runs: list[dict], seed: int) -> str:
             f"accuracy with it: {strict[0]['test_accuracy']:.4f} "
             f"({'the same' if same else 'a different run, not a worse one'})"
         )
+    if seed_runs:
+        lines += [
+            "",
+            f"test accuracy over seeds (one run each; the timing runs above used seed {seed}):",
+            f"{'seed':>6s} {'book':>8s} {'source':>8s} {'book - source':>14s}",
+        ]
+        by_seed = {}
+        for run in seed_runs:
+            by_seed.setdefault(run["seed"], {})[run["variant"]] = run["test_accuracy"]
+        by_seed.setdefault(seed, {"book": book_accuracy[0], "source": source_accuracy[0]})
+        for each, pair in sorted(by_seed.items()):
+            lines.append(f"{each:6d} {pair['book']:8.4f} {pair['source']:8.4f} "
+                         f"{pair['book'] - pair['source']:+14.4f}")
+        book_mean = _mean([pair["book"] for pair in by_seed.values()])
+        source_mean = _mean([pair["source"] for pair in by_seed.values()])
+        lines.append(f"{'mean':>6s} {book_mean:8.4f} {source_mean:8.4f} "
+                     f"{book_mean - source_mean:+14.4f}")
     return "\n".join(lines) + "\n"
 
 
@@ -279,6 +301,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--no-determinism-run", dest="determinism_run", action="store_false",
                         help="skip the extra book run with enable_op_determinism()")
+    parser.add_argument("--accuracy-seeds", type=int, nargs="*", default=[],
+                        help="more seeds: one book and one source run each, for accuracy")
     parser.add_argument("--save", type=Path, help="also write the report to this file")
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -298,7 +322,12 @@ def main(argv=None) -> int:
     if args.determinism_run:
         print("book with enable_op_determinism() ...", file=sys.stderr, flush=True)
         runs.append(run_in_fresh_process("book-determinism", args.seed))
-    text = report(runs, args.seed)
+    seed_runs = []
+    for extra_seed in args.accuracy_seeds:
+        for variant in ("book", "source"):
+            print(f"seed {extra_seed}: {variant} ...", file=sys.stderr, flush=True)
+            seed_runs.append(run_in_fresh_process(variant, extra_seed) | {"seed": extra_seed})
+    text = report(runs, args.seed, seed_runs)
     print(text)
     if args.save:
         args.save.parent.mkdir(parents=True, exist_ok=True)

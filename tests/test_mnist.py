@@ -213,3 +213,26 @@ def test_confusion_matrix_rejects_probabilities_and_unknown_classes():
         mnist.confusion_matrix(np.array([0, 10]), np.array([0, 1]))
     with pytest.raises(ValueError, match="predictions"):
         mnist.confusion_matrix(np.array([0, 1]), np.array([0.0, 1.0]))
+
+
+def test_plot_confusion_matrix_writes_each_nonzero_count():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cnnbook.plots import plot_confusion_matrix
+
+    matrix = np.diag([980, 1130, 7])
+    matrix[2, 0] = 3
+    fig = plot_confusion_matrix(matrix, class_names=["a", "b", "c"], title="t")
+    texts = sorted(text.get_text() for text in fig.axes[0].texts)
+    assert texts == sorted(["980", "1130", "7", "3"])
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a", "b", "c"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"square.*\(2, 3\)"):
+        plot_confusion_matrix(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="negative"):
+        plot_confusion_matrix(-np.eye(2))
+    with pytest.raises(ValueError, match="2 class names"):
+        plot_confusion_matrix(np.eye(3), class_names=["a", "b"])
