@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -114,7 +114,6 @@ def draw_number_grid(ax, values, title: str | None = None,
     if title:
         ax.set_title(title, fontsize=fontsize)
     return ax
-
 
 
 def plot_confusion_matrix(matrix, class_names: Sequence[str] | None = None,
