@@ -163,6 +163,111 @@ def test_train_rejects_unscaled_or_misshapen_images(model, digits):
         mnist.train(model, mnist.preprocess(images), labels, num_epochs=0, verbose=0)
 
 
+def tiny_sequential(with_input: bool, activation: str | None = "softmax"):
+    body = [keras.layers.Conv2D(2, 3, activation="relu"), keras.layers.Flatten(),
+            keras.layers.Dense(10, activation=activation)]
+    return keras.Sequential(([keras.Input(mnist.INPUT_SHAPE)] if with_input else []) + body)
+
+
+class TinySubclassed(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.flatten = keras.layers.Flatten()
+        self.dense = keras.layers.Dense(10, activation="softmax")
+
+    def call(self, inputs):
+        return self.dense(self.flatten(inputs))
+
+
+@pytest.mark.parametrize("make", [lambda: tiny_sequential(with_input=False), TinySubclassed],
+                         ids=["Sequential without Input", "subclassed"])
+def test_train_works_with_models_that_learn_their_input_on_the_first_call(digits, make):
+    images, labels = mnist.preprocess(digits[0][:40]), digits[1][:40]
+    keras.utils.set_random_seed(0)
+    model = make()
+    history = mnist.train(model, images, labels, (images[:8], labels[:8]), num_epochs=1,
+                          verbose=0)
+    assert len(history.history["val_accuracy"]) == 1
+    with pytest.raises(ValueError, match=r"\(N, 28, 28, 1\)"):
+        mnist.train(make(), images[:, :20], labels, verbose=0)
+
+
+def test_feature_maps_of_a_model_without_input_say_how_to_give_one(digits):
+    model = tiny_sequential(with_input=False)
+    with pytest.raises(ValueError, match="keras.Input"):
+        mnist.feature_maps(model, mnist.preprocess(digits[0][:1])[0])
+
+
+def test_train_warns_about_a_linear_output(digits):
+    images, labels = mnist.preprocess(digits[0][:20]), digits[1][:20]
+    with pytest.warns(UserWarning, match="not probabilities.*softmax"):
+        mnist.train(tiny_sequential(True, activation=None), images, labels, num_epochs=1,
+                    verbose=0)
+
+
+def test_train_rejects_a_model_without_one_output_per_class(digits):
+    images, labels = mnist.preprocess(digits[0][:20]), digits[1][:20]
+    model = keras.Sequential([keras.Input(mnist.INPUT_SHAPE), keras.layers.Flatten(),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    with pytest.raises(ValueError, match=r"shape \(N, 10\).*softmax"):
+        mnist.train(model, images, labels, verbose=0)
+
+
+class CountEpochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+
+
+@pytest.mark.parametrize("bad", ["labels 1..10", "validation labels 1..10", "one-hot",
+                                 "validation triple", "both names"])
+def test_bad_labels_and_validation_are_refused_before_any_training(digits, bad):
+    images, labels = mnist.preprocess(digits[0][:40]), digits[1][:40].astype(np.int64)
+    labels[0], labels[1] = 0, 9
+    kwargs = {"validation": (images[:8], labels[:8])}
+    words = {"labels 1..10": r"labels must be class numbers 0 to 9.*from 1 to 10.*subtract 1",
+             "validation labels 1..10": r"validation labels must be class numbers 0 to 9",
+             "one-hot": r"one label per image",
+             "validation triple": r"\(images, labels\) pair",
+             "both names": r"validation or validation_data"}[bad]
+    if bad == "labels 1..10":
+        labels = labels + 1
+    elif bad == "validation labels 1..10":
+        kwargs = {"validation_data": (images[:8], labels[:8] + 1)}
+    elif bad == "one-hot":
+        labels = np.eye(10)[labels]
+    elif bad == "validation triple":
+        kwargs = {"validation_data": (images[:8], labels[:8], labels[:8])}
+    else:
+        kwargs["validation_data"] = kwargs["validation"]
+    counter = CountEpochs()
+    with pytest.raises(ValueError, match=words):
+        mnist.train(tiny_sequential(True), images, labels, num_epochs=1, callbacks=[counter],
+                    verbose=0, **kwargs)
+    assert counter.epochs == 0
+
+
+def test_train_accepts_keras_validation_data_name(digits):
+    images, labels = mnist.preprocess(digits[0][:40]), digits[1][:40]
+    history = mnist.train(tiny_sequential(True), images, labels, num_epochs=1, verbose=0,
+                          validation_data=(images[:8], labels[:8]))
+    assert "val_accuracy" in history.history
+
+
+def test_train_keeps_the_readers_compilation(digits):
+    images, labels = mnist.preprocess(digits[0][:40]), digits[1][:40]
+    model = tiny_sequential(True, activation=None)
+    optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    mnist.train(model, images, labels, num_epochs=1, verbose=0)  # no warning: logits asked for
+    assert model.optimizer is optimizer and model.loss is loss
+    assert int(optimizer.iterations.numpy()) > 0
+
+
 # --------------------------------------------------------------------------- look inside
 def test_first_layer_filters_are_the_conv_1_kernels(model):
     filters = mnist.first_layer_filters(model)

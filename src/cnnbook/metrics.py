@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnnbook.checks import check_positive_int
+
 DEFAULT_NUM_THRESHOLDS = 10
 
 
@@ -83,8 +85,7 @@ def sweep_thresholds(num_thresholds: int = DEFAULT_NUM_THRESHOLDS) -> np.ndarray
     of the sweep is never below the accuracy at 0.5; the threshold 0.0 calls every
     photo a dog and gives the share of dogs, the accuracy of not looking at all.
     """
-    if not isinstance(num_thresholds, (int, np.integer)) or num_thresholds < 1:
-        raise ValueError(f"num_thresholds must be a positive integer, not {num_thresholds!r}")
+    num_thresholds = check_positive_int(num_thresholds, "num_thresholds", "how many thresholds")
     return np.arange(num_thresholds) / num_thresholds
 
 
@@ -115,8 +116,7 @@ class ThresholdSweep:
         return float(self.thresholds[self.best_index])
 
 
-def threshold_sweep(scores, labels, num_thresholds: int = DEFAULT_NUM_THRESHOLDS
-                    ) -> ThresholdSweep:
+def threshold_sweep(scores, labels, num_thresholds: int = DEFAULT_NUM_THRESHOLDS) -> ThresholdSweep:
     """The accuracy at each of ``num_thresholds`` thresholds (see ``sweep_thresholds``).
 
     The best threshold is chosen on the same examples it is measured on, so the best

@@ -33,6 +33,8 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from cnnbook.checks import check_positive_int
+
 __all__ = [
     "PADDINGS",
     "conv2d",
@@ -62,27 +64,13 @@ def _check_padding(padding) -> str:
     return name
 
 
-def _check_positive_int(value, name: str, what: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        # ValueError, not TypeError: every bad argument of these functions is a ValueError.
-        raise ValueError(  # noqa: TRY004
-            f"{name} must be a whole number >= 1 ({what}), not {value!r}."
-        )
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1 ({what}), not {value}.")
-    return int(value)
-
-
 def _pair(value, name: str, what: str) -> tuple[int, int]:
     """An int, or a pair of ints (rows, columns), as a checked pair."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
-            raise ValueError(
-                f"{name} must be one number or a pair (rows, columns), not {value!r}."
-            )
-        return (_check_positive_int(value[0], name, what),
-                _check_positive_int(value[1], name, what))
-    number = _check_positive_int(value, name, what)
+            raise ValueError(f"{name} must be one number or a pair (rows, columns), not {value!r}.")
+        return (check_positive_int(value[0], name, what), check_positive_int(value[1], name, what))
+    number = check_positive_int(value, name, what)
     return number, number
 
 
@@ -103,8 +91,7 @@ def _as_numeric(array, name: str, rank: int, layout: str) -> np.ndarray:
     if values.ndim != rank:
         raise ValueError(
             f"{name} must have {rank} axes {layout}, but has shape {values.shape} "
-            f"({values.ndim} axes)."
-            + _rank_hint(values.ndim, rank)
+            f"({values.ndim} axes)." + _rank_hint(values.ndim, rank)
         )
     if values.size == 0:
         raise ValueError(f"{name} is empty (shape {values.shape}); it needs at least one value.")
@@ -113,8 +100,10 @@ def _as_numeric(array, name: str, rank: int, layout: str) -> np.ndarray:
 
 def _rank_hint(ndim: int, rank: int) -> str:
     if rank == 2 and ndim == 3:
-        return (" For a colour image use conv2d_nhwc, or convert it to grey first, "
-                "e.g. image.mean(axis=-1).")
+        return (
+            " For a colour image use conv2d_nhwc, or convert it to grey first, "
+            "e.g. image.mean(axis=-1)."
+        )
     if rank == 2 and ndim == 4:
         return " For a batch of images (N, H, W, C) use the *_nhwc function."
     if rank == 4 and ndim == 2:
@@ -139,9 +128,9 @@ def output_size(n: int, k: int, stride: int = 1, padding: str = "valid") -> int:
     >>> output_size(5, 3), output_size(5, 3, padding="same"), output_size(6, 3, 2, "same")
     (3, 5, 3)
     """
-    n = _check_positive_int(n, "n", "the input length")
-    k = _check_positive_int(k, "k", "the window length")
-    stride = _check_positive_int(stride, "stride", "the step between windows")
+    n = check_positive_int(n, "n", "the input length")
+    k = check_positive_int(k, "k", "the window length")
+    stride = check_positive_int(stride, "stride", "the step between windows")
     padding = _check_padding(padding)
     if padding == "same":
         return math.ceil(n / stride)
@@ -196,8 +185,12 @@ def _window(x: np.ndarray, row: int, col: int, out_shape, stride) -> np.ndarray:
     ``x`` is (N, H, W, C), already padded; the result is (N, out_h, out_w, C).
     """
     out_h, out_w = out_shape
-    return x[:, row: row + stride[0] * (out_h - 1) + 1: stride[0],
-             col: col + stride[1] * (out_w - 1) + 1: stride[1], :]
+    return x[
+        :,
+        row : row + stride[0] * (out_h - 1) + 1 : stride[0],
+        col : col + stride[1] * (out_w - 1) + 1 : stride[1],
+        :,
+    ]
 
 
 # --------------------------------------------------------------------------- 2-D
@@ -233,7 +226,7 @@ def conv2d_naive(image, kernel, stride=1, padding="valid") -> np.ndarray:
     for row in range(out_h):
         for col in range(out_w):
             top, left = row * stride[0], col * stride[1]
-            tile = padded[top: top + kernel_h, left: left + kernel_w]
+            tile = padded[top : top + kernel_h, left : left + kernel_w]
             output[row, col] = np.sum(tile * kernel)
     return output
 
@@ -284,8 +277,10 @@ def _conv_nhwc(images, kernels, stride, padding) -> np.ndarray:
     (top, bottom), (left, right) = _pads(height, width, (kernel_h, kernel_w), stride, padding)
     padded = _pad_hw(images.astype(dtype, copy=False), top, bottom, left, right, 0)
     kernels = kernels.astype(dtype, copy=False)
-    out_shape = (output_size(height, kernel_h, stride[0], padding),
-                 output_size(width, kernel_w, stride[1], padding))
+    out_shape = (
+        output_size(height, kernel_h, stride[0], padding),
+        output_size(width, kernel_w, stride[1], padding),
+    )
     output = np.zeros((images.shape[0], *out_shape, filters), dtype=dtype)
     for row in range(kernel_h):
         for col in range(kernel_w):
@@ -333,8 +328,10 @@ def _max_pool_nhwc(x, size, stride, padding) -> np.ndarray:
     dtype = _float_type(x)
     (top, bottom), (left, right) = _pads(height, width, size, stride, padding)
     padded = _pad_hw(x.astype(dtype, copy=False), top, bottom, left, right, -np.inf)
-    out_shape = (output_size(height, size[0], stride[0], padding),
-                 output_size(width, size[1], stride[1], padding))
+    out_shape = (
+        output_size(height, size[0], stride[0], padding),
+        output_size(width, size[1], stride[1], padding),
+    )
     output = np.full((x.shape[0], *out_shape, x.shape[3]), -np.inf, dtype=dtype)
     for row in range(size[0]):
         for col in range(size[1]):
@@ -383,8 +380,9 @@ SPEED_METHODS = {
 }
 
 
-def time_conv2d(size: int = 1024, kernel_size: int = 3, repeats: int = 20,
-                naive_size: int = 128, seed: int = 0) -> dict:
+def time_conv2d(
+    size: int = 1024, kernel_size: int = 3, repeats: int = 20, naive_size: int = 128, seed: int = 0
+) -> dict:
     """Time the convolutions on a ``size`` x ``size`` float32 image, all in one run.
 
     Each round times every method once (so a busy machine slows them alike) and the
@@ -401,10 +399,10 @@ def time_conv2d(size: int = 1024, kernel_size: int = 3, repeats: int = 20,
 
     import tensorflow as tf
 
-    size = _check_positive_int(size, "size", "the image side")
-    kernel_size = _check_positive_int(kernel_size, "kernel_size", "the kernel side")
-    repeats = _check_positive_int(repeats, "repeats", "rounds of timing")
-    naive_size = _check_positive_int(naive_size, "naive_size", "the crop for the naive loop")
+    size = check_positive_int(size, "size", "the image side")
+    kernel_size = check_positive_int(kernel_size, "kernel_size", "the kernel side")
+    repeats = check_positive_int(repeats, "repeats", "rounds of timing")
+    naive_size = check_positive_int(naive_size, "naive_size", "the crop for the naive loop")
     if not kernel_size <= naive_size <= size:
         raise ValueError(
             f"Need kernel_size <= naive_size <= size, got {kernel_size}, {naive_size}, {size}."
@@ -435,9 +433,14 @@ def time_conv2d(size: int = 1024, kernel_size: int = 3, repeats: int = 20,
     crop = image[:naive_size, :naive_size]
     if not np.allclose(conv2d_naive(crop, kernel), conv2d(crop, kernel), rtol=1e-4, atol=1e-4):
         raise AssertionError("conv2d_naive disagrees with conv2d")
-    naive_measured = min(timeit.repeat(lambda: conv2d_naive(crop, kernel), number=1,
-                                       repeat=max(1, repeats // 5)))
+    naive_measured = min(
+        timeit.repeat(lambda: conv2d_naive(crop, kernel), number=1, repeat=max(1, repeats // 5))
+    )
     scale = (output_size(size, kernel_size) / output_size(naive_size, kernel_size)) ** 2
     seconds["naive"] = naive_measured * scale
-    return {"seconds": seconds, "naive_seconds_measured": naive_measured,
-            "naive_scale": scale, "tensorflow_version": tf.__version__}
+    return {
+        "seconds": seconds,
+        "naive_seconds_measured": naive_measured,
+        "naive_scale": scale,
+        "tensorflow_version": tf.__version__,
+    }
