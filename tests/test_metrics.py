@@ -31,7 +31,7 @@ def test_keras_shaped_predictions_are_accepted():
 def test_pearson_matches_numpy_and_its_extremes():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, size=200)
-    scores = 0.3 * labels + rng.uniform(0, 1, size=200)
+    scores = (0.3 * labels + rng.uniform(0, 1, size=200)) / 1.3
     expected = np.corrcoef(scores, labels)[0, 1]
     assert metrics.pearson_correlation(scores, labels) == pytest.approx(expected)
     assert metrics.pearson_correlation(labels * 0.5 + 0.2, labels) == pytest.approx(1.0)
@@ -91,3 +91,44 @@ def test_labels_must_be_binary_for_accuracy():
 def test_number_of_thresholds_must_be_positive():
     with pytest.raises(ValueError, match="positive integer"):
         metrics.sweep_thresholds(0)
+
+
+@pytest.mark.parametrize(
+    "scores, labels, words",
+    [
+        ([0.2, 0.7, 0.4], [0, float("nan"), 1], "1 of the 3 labels are NaN"),
+        ([0.2, 0.7, 0.4], [0, 255, 0], r"0 or 1.*255.*divide by 255"),
+        ([-2.3, 4.1, 0.5], [0, 1, 1], r"probabilities in \[0, 1\].*-2.3 to 4.1.*logits.*sigmoid"),
+        ([0.2, 1.5], [0, 1], "logits"),
+    ],
+)
+@pytest.mark.parametrize(
+    "metric",
+    [
+        metrics.mean_squared_error,
+        metrics.pearson_correlation,
+        metrics.accuracy_at,
+        metrics.threshold_sweep,
+        metrics.best_accuracy,
+    ],
+    ids=lambda f: f.__name__,
+)
+def test_every_metric_refuses_nan_labels_pixel_labels_and_logits(metric, scores, labels, words):
+    with pytest.raises(ValueError, match=words):
+        metric(scores, labels)
+
+
+def test_float32_rounding_just_past_one_is_still_a_probability():
+    scores = np.array([0.0, 1.0 + 1e-7, 0.3], dtype=np.float64)
+    assert metrics.mean_squared_error(scores, [0, 1, 0]) == pytest.approx(0.03, abs=1e-6)
+
+
+def test_confusion_matrix_lives_with_the_other_metrics():
+    from cnnbook import mnist
+
+    matrix = metrics.confusion_matrix([0, 1, 1, 2], [0, 2, 1, 2], num_classes=3)
+    np.testing.assert_array_equal(matrix, [[1, 0, 0], [0, 1, 1], [0, 0, 1]])
+    np.testing.assert_array_equal(metrics.misclassified([0, 1, 1, 2], [0, 2, 1, 2]), [1])
+    assert mnist.confusion_matrix is metrics.confusion_matrix  # the old import still works
+    with pytest.raises(ValueError, match="num_classes must be >= 1"):
+        metrics.confusion_matrix([0], [0], num_classes=0)

@@ -24,8 +24,8 @@ benchmark import them from here::
   accuracy; ``fit`` on numpy arrays in batches of 64, as the source does. ``train``
   accepts any Keras model that takes (N, 28, 28, 1) digits and ends in a 10-way softmax
   (a smaller model of your own, say); call ``cnnbook.set_seed`` first for a repeatable run;
-- ``first_layer_filters``, ``feature_maps``, ``confusion_matrix``, ``misclassified``:
-  what the trained network learned and where it is wrong.
+- ``first_layer_filters``, ``feature_maps``: what the trained network learned;
+  ``confusion_matrix``, ``misclassified`` (from ``cnnbook.metrics``): where it is wrong.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ import numpy as np
 from keras import layers
 
 from cnnbook.checks import check_positive_int
+
+# The confusion matrix lives with the other scores; imported here for mnist.confusion_matrix.
+from cnnbook.metrics import confusion_matrix, misclassified  # noqa: F401
 
 NUM_CLASSES = 10
 IMAGE_SIDE = 28
@@ -326,36 +329,3 @@ def feature_maps(model: keras.Model, image) -> list[tuple[str, np.ndarray]]:
     probe = keras.Model(inputs=model.input, outputs=[layer.output for layer in spatial])
     outputs = probe(image[None], training=False)
     return [(layer.name, np.asarray(maps)[0]) for layer, maps in zip(spatial, outputs)]
-
-
-def confusion_matrix(labels, predictions, num_classes: int = NUM_CLASSES) -> np.ndarray:
-    """Counts of (true class, predicted class): row ``i``, column ``j`` counts the digits
-    of class ``i`` that the model called ``j``. The diagonal holds the correct answers."""
-    labels, predictions = np.asarray(labels), np.asarray(predictions)
-    if labels.ndim != 1 or labels.shape != predictions.shape:
-        raise ValueError(
-            f"labels and predictions must be flat arrays of the same length; got shapes "
-            f"{labels.shape} and {predictions.shape} (take argmax(axis=1) of the "
-            "probabilities first)"
-        )
-    for name, values in (("labels", labels), ("predictions", predictions)):
-        if values.size and (
-            not np.issubdtype(values.dtype, np.integer)
-            or values.min() < 0
-            or values.max() >= num_classes
-        ):
-            raise ValueError(
-                f"{name} must be integers in [0, {num_classes - 1}]; got "
-                f"{values.dtype} values from {values.min()} to {values.max()}"
-            )
-    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(matrix, (labels, predictions), 1)
-    return matrix
-
-
-def misclassified(labels, predictions) -> np.ndarray:
-    """Indices of the examples whose predicted class differs from the label."""
-    labels, predictions = np.asarray(labels), np.asarray(predictions)
-    if labels.shape != predictions.shape:
-        raise ValueError(f"labels {labels.shape} and predictions {predictions.shape} differ")
-    return np.flatnonzero(labels != predictions)

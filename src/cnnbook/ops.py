@@ -23,7 +23,13 @@ signal-processing books.
 
 Padding follows TensorFlow: ``"valid"`` uses only windows that fit inside the input;
 ``"same"`` pads with zeros so that the output has ``ceil(n / stride)`` rows, and when
-the padding is odd the extra row or column goes at the bottom or right.
+the padding is odd the extra row or column goes at the bottom or right. The padding
+adds nothing to a sum, even under an inf weight (as TensorFlow's float32 kernel does).
+
+Dtypes: every function returns floats, float32 when every input is bool, float16,
+float32 or an 8- or 16-bit integer, and float64 when an input is float64 or a 32- or
+64-bit integer (numpy's promotion with float32). Max pooling ignores NaN and starts
+each window from the dtype's lowest finite number, as TensorFlow does.
 """
 
 from __future__ import annotations
@@ -114,7 +120,11 @@ def _rank_hint(ndim: int, rank: int) -> str:
 
 
 def _float_type(*arrays: np.ndarray) -> np.dtype:
-    """float32 stays float32 (like TensorFlow); integers and float64 give float64."""
+    """numpy's promotion with float32: float32 unless an input needs float64.
+
+    bool, float16, float32 and 8- or 16-bit integers give float32; float64 and 32- or
+    64-bit integers give float64 (float32 cannot hold every 32-bit integer).
+    """
     return np.result_type(*arrays, np.float32)
 
 
@@ -179,6 +189,13 @@ def _pad_hw(x: np.ndarray, top, bottom, left, right, value) -> np.ndarray:
     return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
 
 
+def _inside(out_len: int, offset: int, stride: int, pad_before: int, n: int) -> slice:
+    """The outputs ``y`` whose input ``y * stride + offset - pad_before`` lies in [0, n)."""
+    start = max(0, -((offset - pad_before) // stride))  # ceil((pad_before - offset) / stride)
+    stop = min(out_len, (n - 1 + pad_before - offset) // stride + 1)
+    return slice(start, max(start, stop))
+
+
 def _window(x: np.ndarray, row: int, col: int, out_shape, stride) -> np.ndarray:
     """The values under kernel position (row, col) for every output pixel: a strided view.
 
@@ -218,6 +235,7 @@ def conv2d_naive(image, kernel, stride=1, padding="valid") -> np.ndarray:
     image, kernel, stride, padding = _check_conv2d(image, kernel, stride, padding)
     dtype = _float_type(image, kernel)
     padded = _pad2d(image.astype(dtype), kernel.shape, stride, padding)
+    inside = _pad2d(np.ones(image.shape, dtype=bool), kernel.shape, stride, padding)
     kernel = kernel.astype(dtype)
     kernel_h, kernel_w = kernel.shape
     out_h = output_size(image.shape[0], kernel_h, stride[0], padding)
@@ -227,7 +245,8 @@ def conv2d_naive(image, kernel, stride=1, padding="valid") -> np.ndarray:
         for col in range(out_w):
             top, left = row * stride[0], col * stride[1]
             tile = padded[top : top + kernel_h, left : left + kernel_w]
-            output[row, col] = np.sum(tile * kernel)
+            real = inside[top : top + kernel_h, left : left + kernel_w]  # not padding
+            output[row, col] = np.sum(tile[real] * kernel[real])
     return output
 
 
@@ -235,13 +254,21 @@ def conv2d_windows(image, kernel, stride=1, padding="valid") -> np.ndarray:
     """Convolution of a 2-D image with all tiles at once: ``sliding_window_view`` + ``einsum``.
 
     ``sliding_window_view`` gives every tile as a view, shape (out_h, out_w, kh, kw),
-    without copying; ``einsum`` multiplies each tile with the kernel and sums.
+    without copying; ``einsum`` multiplies each tile with the kernel and sums. Where
+    "same" padding adds zeros, the products with them are left out of the sums (they
+    add nothing, even under an inf weight, where 0 * inf would be NaN).
     """
     image, kernel, stride, padding = _check_conv2d(image, kernel, stride, padding)
     dtype = _float_type(image, kernel)
+    kernel = kernel.astype(dtype, copy=False)
     padded = _pad2d(image.astype(dtype, copy=False), kernel.shape, stride, padding)
     tiles = sliding_window_view(padded, kernel.shape)[:: stride[0], :: stride[1]]
-    return np.einsum("yxij,ij->yx", tiles, kernel.astype(dtype, copy=False))
+    if padded.shape == image.shape:
+        return np.einsum("yxij,ij->yx", tiles, kernel)
+    inside = _pad2d(np.ones(image.shape, dtype=bool), kernel.shape, stride, padding)
+    real = sliding_window_view(inside, kernel.shape)[:: stride[0], :: stride[1]]
+    products = np.multiply(tiles, kernel, out=np.zeros(tiles.shape, dtype), where=real)
+    return products.sum(axis=(2, 3))
 
 
 def conv2d(image, kernel, stride=1, padding="valid") -> np.ndarray:
@@ -255,9 +282,12 @@ def conv2d(image, kernel, stride=1, padding="valid") -> np.ndarray:
     padding : ``"valid"`` (only windows inside the image) or ``"same"`` (TensorFlow's
         zero padding: ``ceil(n / stride)`` outputs, any odd extra at the bottom/right).
 
-    Returns a float array (float32 for float32 inputs, else float64) equal to
+    Returns a float array equal to
     ``tf.nn.conv2d(image[None, :, :, None], kernel[:, :, None, None], stride,
-    padding.upper())[0, :, :, 0]``.
+    padding.upper())[0, :, :, 0]`` (the padding adds nothing to a sum, as in TensorFlow's
+    float32 kernel, even under an inf weight). Its dtype is float32 when every input is
+    bool, float16, float32 or an 8- or 16-bit integer, and float64 when one is float64 or
+    a 32- or 64-bit integer (see "Dtypes" in the module's notes).
 
     It loops over the kernel's weights, not the image's pixels: the output is the sum,
     over kernel positions (i, j), of ``kernel[i, j]`` times the image shifted by (i, j).
@@ -283,12 +313,16 @@ def _conv_nhwc(images, kernels, stride, padding) -> np.ndarray:
     )
     output = np.zeros((images.shape[0], *out_shape, filters), dtype=dtype)
     for row in range(kernel_h):
+        rows = _inside(out_shape[0], row, stride[0], top, height)
         for col in range(kernel_w):
-            shifted = _window(padded, row, col, out_shape, stride)
+            # Only the outputs whose pixel under (row, col) is inside the image: the zero
+            # padding adds nothing, even under an inf weight (0 * inf would be NaN).
+            cols = _inside(out_shape[1], col, stride[1], left, width)
+            shifted = _window(padded, row, col, out_shape, stride)[:, rows, cols]
             if channels == 1:  # a broadcast product is much faster than a 1-wide matmul
-                output += shifted * kernels[row, col, 0]
+                output[:, rows, cols] += shifted * kernels[row, col, 0]
             else:
-                output += shifted @ kernels[row, col]
+                output[:, rows, cols] += shifted @ kernels[row, col]
     return output
 
 
@@ -323,7 +357,12 @@ def conv2d_nhwc(images, kernels, stride=1, padding="valid") -> np.ndarray:
 
 # --------------------------------------------------------------------------- pooling
 def _max_pool_nhwc(x, size, stride, padding) -> np.ndarray:
-    """Max over windows of checked (N, H, W, C); "same" padding never wins (it is -inf)."""
+    """Max over windows of checked (N, H, W, C), as TensorFlow computes it.
+
+    NaN is ignored (``np.fmax``), and each maximum starts from the lowest finite number
+    of the dtype: a window of NaN or -inf alone gives that number, as in TensorFlow.
+    "Same" padding never wins (it is -inf).
+    """
     _, height, width, _ = x.shape
     dtype = _float_type(x)
     (top, bottom), (left, right) = _pads(height, width, size, stride, padding)
@@ -332,10 +371,11 @@ def _max_pool_nhwc(x, size, stride, padding) -> np.ndarray:
         output_size(height, size[0], stride[0], padding),
         output_size(width, size[1], stride[1], padding),
     )
-    output = np.full((x.shape[0], *out_shape, x.shape[3]), -np.inf, dtype=dtype)
+    lowest = np.finfo(dtype).min
+    output = np.full((x.shape[0], *out_shape, x.shape[3]), lowest, dtype=dtype)
     for row in range(size[0]):
         for col in range(size[1]):
-            np.maximum(output, _window(padded, row, col, out_shape, stride), out=output)
+            np.fmax(output, _window(padded, row, col, out_shape, stride), out=output)
     return output
 
 

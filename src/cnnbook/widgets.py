@@ -39,6 +39,7 @@ __all__ = [
     "KernelSliders",
     "WEIGHT_RANGE",
     "filtered_view",
+    "fit_for_sliders",
     "kernel_playground",
     "kernel_sliders",
     "png_bytes",
@@ -47,12 +48,20 @@ __all__ = [
 ]
 
 DISPLAY_MAPPING = (
-    "shown as the absolute value of the output, clipped to [0, 1]: "
-    "black is 0, white is 1 or more"
+    "shown as the absolute value of the output, clipped to [0, 1]: black is 0, white is 1 or more"
 )
 WEIGHT_RANGE = (-5.0, 5.0)
 DEFAULT_PRESET = "vertical edges"
 MAX_PLAYGROUND_PIXELS = 1024 * 1024
+#: The sliders show a photo at most this many pixels on its longer side; a larger one is
+#: downscaled first, so that each slider move sends a bounded PNG (about 0.4 MB at most).
+MAX_SLIDER_SIDE = 640
+#: Values a hair past 0 or 1 (float rounding, 1 + 1e-7) still count as inside [0, 1].
+RANGE_TOLERANCE = 1e-6
+OWN_PHOTO_HELP = (
+    "For a photo of your own: np.asarray(PIL.Image.open(path).convert('L'), "
+    "dtype=np.float32) / 255 gives a grey (height, width) array in [0, 1]"
+)
 PLAYGROUND_FILES = ("playground.js", "playground.css")
 
 
@@ -63,10 +72,14 @@ def _check_photo(image) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         raise ValueError(f"image must hold numbers, not {array.dtype} values")
     if array.ndim != 2:
-        hint = (" For a colour photo, use cnnbook.data.load_kittens() (grey by default)."
-                if array.ndim == 3 else "")
+        hint = ""
+        if array.ndim == 3 and array.shape[-1] == 1:
+            hint = " A single grey channel: pass image[..., 0]."
+        elif array.ndim == 3:
+            hint = " A colour photo: make it grey first, e.g. image.mean(axis=-1)."
         raise ValueError(
-            f"image must be a 2-D grey array (height, width), got shape {array.shape}.{hint}"
+            f"image must be a 2-D grey array (height, width), got shape {array.shape}.{hint} "
+            f"{OWN_PHOTO_HELP}; the kittens are cnnbook.data.load_kittens()."
         )
     if array.shape[0] < KERNEL_SHAPE[0] or array.shape[1] < KERNEL_SHAPE[1]:
         raise ValueError(f"image must be at least 3x3 pixels, got shape {array.shape}")
@@ -74,12 +87,28 @@ def _check_photo(image) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError("image holds NaN or infinite values")
     low, high = float(array.min()), float(array.max())
-    if low < 0 or high > 1:
+    if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
         raise ValueError(
             f"image values must lie in [0, 1], got values from {low:g} to {high:g}; "
             "divide 8-bit pixels by 255 first"
         )
-    return array
+    return np.clip(array, 0.0, 1.0)
+
+
+def fit_for_sliders(image: np.ndarray, max_side: int = MAX_SLIDER_SIDE) -> np.ndarray:
+    """``image`` downscaled (area average) so that its longer side is at most ``max_side``.
+
+    A photo that already fits is returned as it is. Averaging keeps values in [0, 1].
+    """
+    from PIL import Image
+
+    height, width = image.shape
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return image
+    size = (max(3, round(width * scale)), max(3, round(height * scale)))
+    small = Image.fromarray(image.astype(np.float32)).resize(size, Image.Resampling.BOX)
+    return np.clip(np.asarray(small, dtype=np.float32), 0.0, 1.0)
 
 
 def _check_kernel(kernel) -> np.ndarray:
@@ -151,15 +180,24 @@ class KernelSliders:
     def __init__(self, image=None, preset: str = DEFAULT_PRESET, scale: float = 1.0):
         import ipywidgets as widgets
 
-        self.image = _check_photo(load_default_photo() if image is None else image)
+        photo = _check_photo(load_default_photo() if image is None else image)
+        #: the photo the sliders filter: the one given, downscaled if larger than
+        #: MAX_SLIDER_SIDE (``original_shape`` keeps its size)
+        self.original_shape = photo.shape
+        self.image = fit_for_sliders(photo)
         _check_preset(preset)
         height, width = self.image.shape
         size = {"width": f"{round(width * scale)}px", "height": f"{round(height * scale)}px"}
         low, high = WEIGHT_RANGE
         self.sliders = [
             widgets.FloatSlider(
-                value=0.0, min=low, max=high, step=0.01, readout_format=".3f",
-                continuous_update=False, description=f"w[{row},{col}]",
+                value=0.0,
+                min=low,
+                max=high,
+                step=0.01,
+                readout_format=".3f",
+                continuous_update=False,
+                description=f"w[{row},{col}]",
                 layout=widgets.Layout(width="260px"),
             )
             for row in range(KERNEL_SHAPE[0])
@@ -181,17 +219,21 @@ class KernelSliders:
             slider.observe(self._on_slider, names="value")
         caption = widgets.HTML(
             f"<small>Left: the photo. Right: <code>conv2d(photo, kernel, "
-            f"padding=\"same\")</code>, {DISPLAY_MAPPING}.</small>"
+            f'padding="same")</code>, {DISPLAY_MAPPING}.</small>'
         )
-        self.box = widgets.VBox([
-            widgets.HBox(list(self.buttons.values()),
-                         layout=widgets.Layout(flex_flow="row wrap")),
-            widgets.GridBox(self.sliders,
-                            layout=widgets.Layout(grid_template_columns="repeat(3, 270px)")),
-            self.summary,
-            widgets.HBox([self.original, self.filtered]),
-            caption,
-        ])
+        self.box = widgets.VBox(
+            [
+                widgets.HBox(
+                    list(self.buttons.values()), layout=widgets.Layout(flex_flow="row wrap")
+                ),
+                widgets.GridBox(
+                    self.sliders, layout=widgets.Layout(grid_template_columns="repeat(3, 270px)")
+                ),
+                self.summary,
+                widgets.HBox([self.original, self.filtered]),
+                caption,
+            ]
+        )
         self.use_preset(preset)
 
     @property
@@ -226,7 +268,13 @@ class KernelSliders:
         self.filtered.value = png_bytes(self.output)
         self.redraws += 1
         total = float(kernel.sum(dtype=np.float64))
-        self.summary.value = f"Sum of the weights: {total:.3f}"
+        self.summary.value = f"Sum of the weights: {total:.3f}" + self._downscale_note()
+
+    def _downscale_note(self) -> str:
+        if self.image.shape == self.original_shape:
+            return ""
+        (height, width), (small_h, small_w) = self.original_shape, self.image.shape
+        return f" (the {width}x{height} photo is shown downscaled to {small_w}x{small_h})"
 
     def _ipython_display_(self) -> None:
         """Show the widget (works with ipywidgets 7, Colab's long-time default, and 8)."""
@@ -269,9 +317,12 @@ def _script_safe(text: str) -> str:
     return text.replace("</", "<\\/")
 
 
-def kernel_playground(image=None, preset: str = DEFAULT_PRESET,
-                      alt: str = "The kittens photo in grey, the input of the playground.",
-                      title: str = "Kernel playground") -> "HTML":
+def kernel_playground(
+    image=None,
+    preset: str = DEFAULT_PRESET,
+    alt: str = "The kittens photo in grey, the input of the playground.",
+    title: str = "Kernel playground",
+) -> "HTML":
     """A live kernel playground as one self-contained HTML snippet (an IPython ``HTML``).
 
     It holds the photo as a grey PNG ``data:`` URI, the presets of
@@ -310,7 +361,7 @@ def kernel_playground(image=None, preset: str = DEFAULT_PRESET,
         "</figcaption></figure></div>"
         '<div class="cnnbook-playground-controls"></div>'
         '<p class="cnnbook-playground-note">Press a preset or type a weight: your browser '
-        "filters the photo again (a cross-correlation with zero \"same\" padding, like "
+        'filters the photo again (a cross-correlation with zero "same" padding, like '
         "<code>cnnbook.ops.conv2d</code>).</p>"
         '<p class="cnnbook-playground-nojs">This playground needs JavaScript; if you see '
         "this line, it did not run here (in Jupyter, run the cell; the notebook must be "
