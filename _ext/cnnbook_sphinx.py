@@ -15,7 +15,6 @@ lab. The Colab address is made from the repository named once in ``_config.yml``
 
 from __future__ import annotations
 
-import os
 import posixpath
 import shutil
 from pathlib import Path
@@ -23,6 +22,8 @@ from pathlib import Path
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
+
+from cnnbook.config import quick_mode  # the one definition of quick mode
 
 MATHJAX_BUNDLE = Path("node_modules/mathjax/es5/tex-svg.js")
 MATHJAX_STATIC = "vendor/mathjax/tex-svg.js"
@@ -80,10 +81,6 @@ def copy_mathjax(app, exception):
     target = Path(app.outdir) / "_static" / MATHJAX_STATIC
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
-
-
-def quick_mode() -> bool:
-    return os.environ.get("CNNBOOK_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def mode_name() -> str:

@@ -65,7 +65,7 @@ def test_sweep_accuracy_agrees_with_accuracy_at_each_threshold():
     scores = rng.uniform(size=50)
     labels = rng.integers(0, 2, size=50)
     sweep = metrics.threshold_sweep(scores, labels, num_thresholds=7)
-    for threshold, accuracy in zip(sweep.thresholds, sweep.accuracies):
+    for threshold, accuracy in zip(sweep.thresholds, sweep.accuracies, strict=True):
         assert accuracy == pytest.approx(metrics.accuracy_at(scores, labels, threshold))
 
 

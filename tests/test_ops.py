@@ -70,7 +70,8 @@ def test_output_size_agrees_with_tensorflow_shapes():
             RNG.random(image_shape), RNG.random(kernel_shape), stride, padding
         ).shape
         got = tuple(
-            ops.output_size(n, k, s, padding) for n, k, s in zip(image_shape, kernel_shape, strides)
+            ops.output_size(n, k, s, padding)
+            for n, k, s in zip(image_shape, kernel_shape, strides, strict=True)
         )
         assert got == expected, (image_shape, kernel_shape, stride, padding)
 
@@ -386,22 +387,3 @@ def test_max_pool_bad_input(function, x, kwargs, message):
 def test_output_size_bad_input(args, message):
     with pytest.raises(ValueError, match=message):
         ops.output_size(*args)
-
-
-# --------------------------------------------------------------------------- speed helper
-def test_time_conv2d_times_every_method_and_scales_the_naive_loop():
-    result = ops.time_conv2d(size=40, kernel_size=3, repeats=2, naive_size=20)
-    assert set(result["seconds"]) == set(ops.SPEED_METHODS)
-    assert all(0 < value < 60 for value in result["seconds"].values())
-    assert result["naive_scale"] == pytest.approx((38 / 18) ** 2)
-    assert result["seconds"]["naive"] == pytest.approx(
-        result["naive_seconds_measured"] * result["naive_scale"]
-    )
-
-
-@pytest.mark.parametrize(
-    "kwargs", [{"size": 8, "naive_size": 16}, {"kernel_size": 5, "size": 4}, {"repeats": 0}]
-)
-def test_time_conv2d_bad_sizes(kwargs):
-    with pytest.raises(ValueError):
-        ops.time_conv2d(**kwargs)

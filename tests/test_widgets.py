@@ -121,7 +121,7 @@ def test_sliders_reject_bad_kernels_and_images(photo):
 
 
 def test_a_one_channel_photo_gets_help_for_ones_own_photo(photo):
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match="2-D grey array") as caught:
         widgets.kernel_sliders(photo[..., None])
     message = str(caught.value)
     assert r"image[..., 0]" in message and "Image.open(path).convert('L')" in message

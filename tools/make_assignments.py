@@ -50,8 +50,12 @@ SETUP_TAG = "cnnbook-setup"
 GRADER_TAG = "cnnbook-grader"
 OTTER_INIT_MARK = "# Initialize Otter"
 
-sys.path.insert(0, str(ROOT / "tools"))
-import sync_notebooks  # noqa: E402  (the one copy of the Colab setup cell)
+# The one copy of the Colab setup cell. Imported as tools.make_assignments (tests,
+# python -m tools.make_assignments) or run as a script, whose folder is on sys.path.
+if __package__:
+    from tools import sync_notebooks
+else:
+    import sync_notebooks
 
 GRADER_TEMPLATE = """\
 # The grader (otter-grader): grader.check("q1") runs the public checks of question 1.

@@ -9,12 +9,35 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cnnbook.config import mode_banner
+from cnnbook.config import quick_mode
 
 if TYPE_CHECKING:
     from IPython.display import HTML
 
 MODE_BANNER_KEY = "quick_mode_banner"
+QUICK_MODE_TEXT = (
+    "This page ran in <b>quick mode</b> (<code>CNNBOOK_QUICK=1</code>): epochs and "
+    "sample sizes were shrunk so that it runs in seconds. Its numbers and plots show "
+    "that the code works, not what the models can do. Run it without "
+    "<code>CNNBOOK_QUICK</code> for the real results."
+)
+
+
+def mode_banner() -> HTML | None:
+    """An HTML note saying the page ran in quick mode, or ``None`` in full mode.
+
+    Notebooks display it in their setup cell; chapters glue it, so a reader never
+    mistakes quick-mode numbers for real ones.
+    """
+    from IPython.display import HTML
+
+    if not quick_mode():
+        return None
+    return HTML(
+        '<div class="admonition warning cnnbook-quick-mode">'
+        '<p class="admonition-title">Quick mode</p>'
+        f"<p>{QUICK_MODE_TEXT}</p></div>"
+    )
 
 
 def glue(name: str, value: Any, display: bool = True) -> None:
@@ -45,7 +68,7 @@ def announce_mode() -> None:
     glue(MODE_BANNER_KEY, banner or HTML("<span></span>"), display=False)
 
 
-def figure_html(fig, caption: str, alt: str, dpi: int = 110) -> "HTML":
+def figure_html(fig, caption: str, alt: str, dpi: int = 110) -> HTML:
     """A matplotlib figure as a self-contained HTML ``<figure>`` with alt text and caption."""
     import base64
     import html

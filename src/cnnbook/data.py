@@ -353,10 +353,6 @@ def _missing_class_folders(folder: Path) -> list[str]:
     return missing
 
 
-def _has_cats_and_dogs_layout(folder: Path) -> bool:
-    return not _missing_class_folders(folder)
-
-
 def _incomplete(folder: Path, missing: list[str]) -> DataNotFoundError:
     return DataNotFoundError(
         f"{folder} is incomplete: {', '.join(missing)} "

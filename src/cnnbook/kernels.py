@@ -48,6 +48,8 @@ def _frozen(rows) -> np.ndarray:
     return kernel
 
 
+# Each kernel is laid out as the 3x3 grid it is: not reformatted.
+# fmt: off
 # Bright on the left, dark on the right -> positive; the reverse -> negative.
 VERTICAL_EDGE = _frozen([[1, 0, -1],
                          [1, 0, -1],
@@ -84,6 +86,7 @@ PRESETS = MappingProxyType({
     "sharpen": SHARPEN,
     "identity": IDENTITY,
 })
+# fmt: on
 
 
 def get_kernel(name: str) -> np.ndarray:
@@ -91,9 +94,7 @@ def get_kernel(name: str) -> np.ndarray:
     try:
         return np.array(PRESETS[name], dtype=np.float32)
     except (KeyError, TypeError):
-        raise ValueError(
-            f"no kernel called {name!r}; the presets are {list(PRESETS)}"
-        ) from None
+        raise ValueError(f"no kernel called {name!r}; the presets are {list(PRESETS)}") from None
 
 
 def presets_as_lists() -> dict[str, list[list[float]]]:

@@ -328,4 +328,4 @@ def feature_maps(model: keras.Model, image) -> list[tuple[str, np.ndarray]]:
         raise ValueError(f"model {model.name!r} has no Conv2D or MaxPooling2D layer")
     probe = keras.Model(inputs=model.input, outputs=[layer.output for layer in spatial])
     outputs = probe(image[None], training=False)
-    return [(layer.name, np.asarray(maps)[0]) for layer, maps in zip(spatial, outputs)]
+    return [(layer.name, np.asarray(maps)[0]) for layer, maps in zip(spatial, outputs, strict=True)]

@@ -247,7 +247,7 @@ class KernelSliders:
         kernel = _check_kernel(kernel)
         self._quiet = True  # one redraw for nine slider moves
         try:
-            for slider, weight in zip(self.sliders, kernel.ravel()):
+            for slider, weight in zip(self.sliders, kernel.ravel(), strict=True):
                 slider.value = float(weight)
         finally:
             self._quiet = False
@@ -322,7 +322,7 @@ def kernel_playground(
     preset: str = DEFAULT_PRESET,
     alt: str = "The kittens photo in grey, the input of the playground.",
     title: str = "Kernel playground",
-) -> "HTML":
+) -> HTML:
     """A live kernel playground as one self-contained HTML snippet (an IPython ``HTML``).
 
     It holds the photo as a grey PNG ``data:`` URI, the presets of
