@@ -13,6 +13,7 @@ from cnnbook.config import quick_mode
 
 if TYPE_CHECKING:
     from IPython.display import HTML
+    from matplotlib.figure import Figure
 
 MODE_BANNER_KEY = "quick_mode_banner"
 QUICK_MODE_TEXT = (
@@ -68,7 +69,7 @@ def announce_mode() -> None:
     glue(MODE_BANNER_KEY, banner or HTML("<span></span>"), display=False)
 
 
-def figure_html(fig, caption: str, alt: str, dpi: int = 110) -> HTML:
+def figure_html(fig: Figure, caption: str, alt: str, dpi: int = 110) -> HTML:
     """A matplotlib figure as a self-contained HTML ``<figure>`` with alt text and caption."""
     import base64
     import html
@@ -87,7 +88,7 @@ def figure_html(fig, caption: str, alt: str, dpi: int = 110) -> HTML:
     )
 
 
-def glue_figure(name: str, fig, caption: str, alt: str) -> None:
+def glue_figure(name: str, fig: Figure, caption: str, alt: str) -> None:
     """Show ``fig`` in the lab and glue it, with caption and alt text, for the chapter.
 
     A chapter pastes it with::

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import random
+from typing import TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 QUICK_ENV = "CNNBOOK_QUICK"
 _TRUE = {"1", "true", "yes", "on"}
@@ -21,7 +24,7 @@ def quick_mode() -> bool:
     return os.environ.get(QUICK_ENV, "").strip().lower() in _TRUE
 
 
-def pick(full, quick):
+def pick(full: T, quick: T) -> T:
     """Return ``quick`` in quick mode, ``full`` otherwise (epochs, sample sizes...)."""
     return quick if quick_mode() else full
 

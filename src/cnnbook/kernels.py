@@ -22,6 +22,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "BOX_BLUR",
@@ -41,7 +42,7 @@ __all__ = [
 KERNEL_SHAPE = (3, 3)
 
 
-def _frozen(rows) -> np.ndarray:
+def _frozen(rows: ArrayLike) -> np.ndarray:
     """A read-only float32 kernel, so that nobody changes a preset by accident."""
     kernel = np.array(rows, dtype=np.float32)
     kernel.setflags(write=False)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cnnbook.checks import check_positive_int
 
@@ -30,7 +31,7 @@ DEFAULT_NUM_THRESHOLDS = 10
 SCORE_TOLERANCE = 1e-6  # float32 rounding may step just past 0 or 1
 
 
-def _scores_and_labels(scores, labels) -> tuple[np.ndarray, np.ndarray]:
+def _scores_and_labels(scores: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Both as flat float64 arrays of the same, non-zero length; ValueError otherwise."""
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.float64)
@@ -76,13 +77,13 @@ def _binary(labels: np.ndarray) -> np.ndarray:
     return labels
 
 
-def mean_squared_error(scores, labels) -> float:
+def mean_squared_error(scores: ArrayLike, labels: ArrayLike) -> float:
     """The mean of (score - label)^2 over all examples."""
     scores, labels = _scores_and_labels(scores, labels)
     return float(np.mean((scores - labels) ** 2))
 
 
-def pearson_correlation(scores, labels) -> float:
+def pearson_correlation(scores: ArrayLike, labels: ArrayLike) -> float:
     """Pearson's correlation between scores and labels, in [-1, 1].
 
     It is NaN when the scores (or the labels) are all the same: a constant says nothing
@@ -108,7 +109,7 @@ def sweep_thresholds(num_thresholds: int = DEFAULT_NUM_THRESHOLDS) -> np.ndarray
     return np.arange(num_thresholds) / num_thresholds
 
 
-def accuracy_at(scores, labels, threshold: float = 0.5) -> float:
+def accuracy_at(scores: ArrayLike, labels: ArrayLike, threshold: float = 0.5) -> float:
     """The fraction of examples whose call (score > threshold) matches the 0/1 label."""
     scores, labels = _scores_and_labels(scores, labels)
     return float(np.mean((scores > threshold) == (labels == 1.0)))
@@ -134,7 +135,9 @@ class ThresholdSweep:
         return float(self.thresholds[self.best_index])
 
 
-def threshold_sweep(scores, labels, num_thresholds: int = DEFAULT_NUM_THRESHOLDS) -> ThresholdSweep:
+def threshold_sweep(
+    scores: ArrayLike, labels: ArrayLike, num_thresholds: int = DEFAULT_NUM_THRESHOLDS
+) -> ThresholdSweep:
     """The accuracy at each of ``num_thresholds`` thresholds (see ``sweep_thresholds``).
 
     The best threshold is chosen on the same examples it is measured on, so the best
@@ -147,13 +150,17 @@ def threshold_sweep(scores, labels, num_thresholds: int = DEFAULT_NUM_THRESHOLDS
     return ThresholdSweep(thresholds=thresholds, accuracies=accuracies)
 
 
-def best_accuracy(scores, labels, num_thresholds: int = DEFAULT_NUM_THRESHOLDS) -> float:
+def best_accuracy(
+    scores: ArrayLike, labels: ArrayLike, num_thresholds: int = DEFAULT_NUM_THRESHOLDS
+) -> float:
     """The best accuracy over a sweep of ``num_thresholds`` thresholds."""
     return threshold_sweep(scores, labels, num_thresholds).best_accuracy
 
 
 # --------------------------------------------------------------------------- many classes
-def confusion_matrix(labels, predictions, num_classes: int = 10) -> np.ndarray:
+def confusion_matrix(
+    labels: ArrayLike, predictions: ArrayLike, num_classes: int = 10
+) -> np.ndarray:
     """Counts of (true class, predicted class): row ``i``, column ``j`` counts the examples
     of class ``i`` that the model called ``j``. The diagonal holds the correct answers."""
     num_classes = check_positive_int(num_classes, "num_classes", "how many classes")
@@ -179,7 +186,7 @@ def confusion_matrix(labels, predictions, num_classes: int = 10) -> np.ndarray:
     return matrix
 
 
-def misclassified(labels, predictions) -> np.ndarray:
+def misclassified(labels: ArrayLike, predictions: ArrayLike) -> np.ndarray:
     """Indices of the examples whose predicted class differs from the label."""
     labels, predictions = np.asarray(labels), np.asarray(predictions)
     if labels.shape != predictions.shape:

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 from keras import layers
+from numpy.typing import ArrayLike
 
 from cnnbook.checks import check_positive_int
 
@@ -57,7 +58,7 @@ MAX_PIXEL = 255.0
 
 
 # --------------------------------------------------------------------------- data
-def preprocess(images) -> np.ndarray:
+def preprocess(images: ArrayLike) -> np.ndarray:
     """Digits as the network wants them: float32 of shape (N, 28, 28, 1), values in [0, 1].
 
     ``images`` is a batch of N grey 28x28 digits, shape (N, 28, 28) or (N, 28, 28, 1),
@@ -82,7 +83,7 @@ def preprocess(images) -> np.ndarray:
     return images.reshape((-1, *INPUT_SHAPE)).astype("float32") / np.float32(MAX_PIXEL)
 
 
-def _check_pairs(images, labels) -> tuple[np.ndarray, np.ndarray]:
+def _check_pairs(images: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     images, labels = np.asarray(images), np.asarray(labels)
     if labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(
@@ -92,7 +93,9 @@ def _check_pairs(images, labels) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def split_validation(images, labels, num_validation: int, seed: int = 0):
+def split_validation(
+    images: ArrayLike, labels: ArrayLike, num_validation: int, seed: int = 0
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Hold out ``num_validation`` randomly chosen examples to watch training with.
 
     Returns ``(train_images, train_labels), (validation_images, validation_labels)``.
@@ -144,7 +147,7 @@ def compile_mnist_convnet(model: keras.Model) -> keras.Model:
     return model
 
 
-def _known_input_shape(model: keras.Model) -> tuple | None:
+def _known_input_shape(model: keras.Model) -> tuple[int, ...] | None:
     """The input shape without the batch axis, or ``None`` if the model does not know it yet.
 
     A ``Sequential`` without ``keras.Input`` and a subclassed model learn their input
@@ -235,15 +238,15 @@ def _is_compiled(model: keras.Model) -> bool:
 
 def train(
     model: keras.Model,
-    images,
-    labels,
-    validation=None,
+    images: ArrayLike,
+    labels: ArrayLike,
+    validation: tuple[ArrayLike, ArrayLike] | None = None,
     num_epochs: int = NUM_EPOCHS,
     batch_size: int = BATCH_SIZE,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int | str = 2,
     *,
-    validation_data=None,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
 ) -> keras.callbacks.History:
     """Fit ``model`` on numpy arrays, compiling it as the source does if it is not compiled.
 
@@ -305,7 +308,7 @@ def first_layer_filters(model: keras.Model) -> np.ndarray:
     return np.transpose(kernels[:, :, 0, :], (2, 0, 1))
 
 
-def feature_maps(model: keras.Model, image) -> list[tuple[str, np.ndarray]]:
+def feature_maps(model: keras.Model, image: ArrayLike) -> list[tuple[str, np.ndarray]]:
     """What each convolution and pooling layer makes of one preprocessed digit.
 
     ``image`` has shape (28, 28, 1) (or (28, 28)). Returns ``(layer name, maps)`` pairs

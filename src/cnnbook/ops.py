@@ -40,6 +40,7 @@ import math
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import ArrayLike
 
 from cnnbook.checks import check_positive_int
 
@@ -56,11 +57,13 @@ __all__ = [
 ]
 
 PADDINGS = ("valid", "same")
+Pair = tuple[int, int]  # (rows, columns)
+IntOrPair = int | tuple[int, int] | list[int]  # one number for both axes, or a pair
 _NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 
 
 # --------------------------------------------------------------------------- checks
-def _check_padding(padding) -> str:
+def _check_padding(padding: object) -> str:
     name = padding.lower() if isinstance(padding, str) else padding
     if name not in PADDINGS:
         raise ValueError(
@@ -71,7 +74,7 @@ def _check_padding(padding) -> str:
     return name
 
 
-def _pair(value, name: str, what: str) -> tuple[int, int]:
+def _pair(value: object, name: str, what: str) -> Pair:
     """An int, or a pair of ints (rows, columns), as a checked pair."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
@@ -81,7 +84,7 @@ def _pair(value, name: str, what: str) -> tuple[int, int]:
     return number, number
 
 
-def _as_numeric(array, name: str, rank: int, layout: str) -> np.ndarray:
+def _as_numeric(array: ArrayLike, name: str, rank: int, layout: str) -> np.ndarray:
     """``array`` as a numpy array of real numbers with ``rank`` axes, or a ValueError."""
     try:
         values = np.asarray(array)
@@ -167,14 +170,23 @@ def same_padding(n: int, k: int, stride: int = 1) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def _pads(height, width, window, stride, padding):
+def _pads(
+    height: int, width: int, window: Pair, stride: Pair, padding: str
+) -> tuple[tuple[int, int], tuple[int, int]]:
     """((top, bottom), (left, right)) for a (height, width) input."""
     if padding == "valid":
         return (0, 0), (0, 0)
     return same_padding(height, window[0], stride[0]), same_padding(width, window[1], stride[1])
 
 
-def _check_fits(shape2d, window, padding, what: str, input_name: str, window_name: str):
+def _check_fits(
+    shape2d: tuple[int, ...],
+    window: tuple[int, ...],
+    padding: str,
+    what: str,
+    input_name: str,
+    window_name: str,
+) -> None:
     if padding == "valid" and (window[0] > shape2d[0] or window[1] > shape2d[1]):
         raise ValueError(
             f"The {what} {window[0]}x{window[1]} is larger than the {input_name} "
@@ -183,7 +195,9 @@ def _check_fits(shape2d, window, padding, what: str, input_name: str, window_nam
         )
 
 
-def _pad_hw(x: np.ndarray, top, bottom, left, right, value) -> np.ndarray:
+def _pad_hw(
+    x: np.ndarray, top: int, bottom: int, left: int, right: int, value: float
+) -> np.ndarray:
     """(N, H, W, C) padded with ``value`` on the H and W axes; no copy when nothing to add."""
     if top == bottom == left == right == 0:
         return x
@@ -197,7 +211,7 @@ def _inside(out_len: int, offset: int, stride: int, pad_before: int, n: int) -> 
     return slice(start, max(start, stop))
 
 
-def _window(x: np.ndarray, row: int, col: int, out_shape, stride) -> np.ndarray:
+def _window(x: np.ndarray, row: int, col: int, out_shape: Pair, stride: Pair) -> np.ndarray:
     """The values under kernel position (row, col) for every output pixel: a strided view.
 
     ``x`` is (N, H, W, C), already padded; the result is (N, out_h, out_w, C).
@@ -212,7 +226,9 @@ def _window(x: np.ndarray, row: int, col: int, out_shape, stride) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- 2-D
-def _check_conv2d(image, kernel, stride, padding):
+def _check_conv2d(
+    image: ArrayLike, kernel: ArrayLike, stride: IntOrPair, padding: str
+) -> tuple[np.ndarray, np.ndarray, Pair, str]:
     image = _as_numeric(image, "image", 2, "(height, width)")
     kernel = _as_numeric(kernel, "kernel", 2, "(height, width)")
     stride = _pair(stride, "stride", "the step between windows")
@@ -221,12 +237,18 @@ def _check_conv2d(image, kernel, stride, padding):
     return image, kernel, stride, padding
 
 
-def _pad2d(image: np.ndarray, kernel_shape, stride, padding) -> np.ndarray:
-    (top, bottom), (left, right) = _pads(*image.shape, kernel_shape, stride, padding)
+def _pad2d(
+    image: np.ndarray, kernel_shape: tuple[int, ...], stride: Pair, padding: str
+) -> np.ndarray:
+    height, width = image.shape
+    window = (kernel_shape[0], kernel_shape[1])
+    (top, bottom), (left, right) = _pads(height, width, window, stride, padding)
     return np.pad(image, ((top, bottom), (left, right)))
 
 
-def conv2d_naive(image, kernel, stride=1, padding="valid") -> np.ndarray:
+def conv2d_naive(
+    image: ArrayLike, kernel: ArrayLike, stride: IntOrPair = 1, padding: str = "valid"
+) -> np.ndarray:
     """Convolution (cross-correlation) of a 2-D image, one output pixel at a time.
 
     For every output position: take the tile of the image under the kernel, multiply
@@ -251,7 +273,9 @@ def conv2d_naive(image, kernel, stride=1, padding="valid") -> np.ndarray:
     return output
 
 
-def conv2d_windows(image, kernel, stride=1, padding="valid") -> np.ndarray:
+def conv2d_windows(
+    image: ArrayLike, kernel: ArrayLike, stride: IntOrPair = 1, padding: str = "valid"
+) -> np.ndarray:
     """Convolution of a 2-D image with all tiles at once: ``sliding_window_view`` + ``einsum``.
 
     ``sliding_window_view`` gives every tile as a view, shape (out_h, out_w, kh, kw),
@@ -272,7 +296,9 @@ def conv2d_windows(image, kernel, stride=1, padding="valid") -> np.ndarray:
     return products.sum(axis=(2, 3))
 
 
-def conv2d(image, kernel, stride=1, padding="valid") -> np.ndarray:
+def conv2d(
+    image: ArrayLike, kernel: ArrayLike, stride: IntOrPair = 1, padding: str = "valid"
+) -> np.ndarray:
     """Convolution (cross-correlation, as in deep learning) of a 2-D image with a 2-D kernel.
 
     Parameters
@@ -300,7 +326,7 @@ def conv2d(image, kernel, stride=1, padding="valid") -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- NHWC
-def _conv_nhwc(images, kernels, stride, padding) -> np.ndarray:
+def _conv_nhwc(images: np.ndarray, kernels: np.ndarray, stride: Pair, padding: str) -> np.ndarray:
     """The shift-and-add convolution on checked (N, H, W, C_in) and (kh, kw, C_in, C_out)."""
     _, height, width, channels = images.shape
     kernel_h, kernel_w, _, filters = kernels.shape
@@ -327,7 +353,9 @@ def _conv_nhwc(images, kernels, stride, padding) -> np.ndarray:
     return output
 
 
-def conv2d_nhwc(images, kernels, stride=1, padding="valid") -> np.ndarray:
+def conv2d_nhwc(
+    images: ArrayLike, kernels: ArrayLike, stride: IntOrPair = 1, padding: str = "valid"
+) -> np.ndarray:
     """Batched multi-channel convolution, the shapes and results of ``tf.nn.conv2d``.
 
     Parameters
@@ -357,7 +385,7 @@ def conv2d_nhwc(images, kernels, stride=1, padding="valid") -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- pooling
-def _max_pool_nhwc(x, size, stride, padding) -> np.ndarray:
+def _max_pool_nhwc(x: np.ndarray, size: Pair, stride: Pair, padding: str) -> np.ndarray:
     """Max over windows of checked (N, H, W, C), as TensorFlow computes it.
 
     NaN is ignored (``np.fmax``), and each maximum starts from the lowest finite number
@@ -380,13 +408,15 @@ def _max_pool_nhwc(x, size, stride, padding) -> np.ndarray:
     return output
 
 
-def _pool_args(size, stride, padding):
+def _pool_args(size: IntOrPair, stride: IntOrPair | None, padding: str) -> tuple[Pair, Pair, str]:
     size = _pair(size, "size", "the pooling window")
     stride = size if stride is None else _pair(stride, "stride", "the step between windows")
     return size, stride, _check_padding(padding)
 
 
-def max_pool2d(x, size=2, stride=None, padding="valid") -> np.ndarray:
+def max_pool2d(
+    x: ArrayLike, size: IntOrPair = 2, stride: IntOrPair | None = None, padding: str = "valid"
+) -> np.ndarray:
     """Max pooling of a 2-D array: the largest value of each ``size`` x ``size`` window.
 
     ``stride`` defaults to ``size`` (windows side by side, as in Keras), so the default
@@ -399,7 +429,9 @@ def max_pool2d(x, size=2, stride=None, padding="valid") -> np.ndarray:
     return _max_pool_nhwc(x[None, :, :, None], size, stride, padding)[0, :, :, 0]
 
 
-def max_pool2d_nhwc(x, size=2, stride=None, padding="valid") -> np.ndarray:
+def max_pool2d_nhwc(
+    x: ArrayLike, size: IntOrPair = 2, stride: IntOrPair | None = None, padding: str = "valid"
+) -> np.ndarray:
     """Max pooling of a batch (N, H, W, C), each channel on its own, like ``MaxPooling2D``.
 
     ``keras.layers.MaxPooling2D(pool_size=size, strides=stride, padding=padding)``;

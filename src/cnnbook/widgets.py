@@ -27,6 +27,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cnnbook.kernels import KERNEL_SHAPE, PRESETS, presets_as_lists
 from cnnbook.ops import conv2d
@@ -66,7 +67,7 @@ PLAYGROUND_FILES = ("playground.js", "playground.css")
 
 
 # --------------------------------------------------------------------------- checks
-def _check_photo(image) -> np.ndarray:
+def _check_photo(image: ArrayLike) -> np.ndarray:
     """A 2-D grey float image with values in [0, 1], at least 3x3; else ValueError."""
     array = np.asarray(image)
     if array.dtype.kind not in "biuf":
@@ -111,7 +112,7 @@ def fit_for_sliders(image: np.ndarray, max_side: int = MAX_SLIDER_SIDE) -> np.nd
     return np.clip(np.asarray(small, dtype=np.float32), 0.0, 1.0)
 
 
-def _check_kernel(kernel) -> np.ndarray:
+def _check_kernel(kernel: ArrayLike) -> np.ndarray:
     """A (3, 3) float32 kernel of finite weights inside :data:`WEIGHT_RANGE`."""
     array = np.asarray(kernel)
     if array.dtype.kind not in "biuf":
@@ -135,22 +136,22 @@ def _check_preset(name: str) -> str:
 
 
 # --------------------------------------------------------------------------- display
-def to_display(values) -> np.ndarray:
+def to_display(values: ArrayLike) -> np.ndarray:
     """The display mapping of both widgets: ``|values|`` clipped to [0, 1] (float64)."""
     return np.minimum(np.abs(np.asarray(values, dtype=np.float64)), 1.0)
 
 
-def to_display_bytes(values) -> np.ndarray:
+def to_display_bytes(values: ArrayLike) -> np.ndarray:
     """:func:`to_display` as 8-bit grey levels, rounded half up like the browser does."""
     return np.floor(to_display(values) * 255 + 0.5).astype(np.uint8)
 
 
-def filtered_view(image, kernel) -> np.ndarray:
+def filtered_view(image: ArrayLike, kernel: ArrayLike) -> np.ndarray:
     """What the widgets show for ``kernel`` on ``image``: ``to_display(conv2d(..., "same"))``."""
     return to_display(conv2d(_check_photo(image), _check_kernel(kernel), padding="same"))
 
 
-def png_bytes(values) -> bytes:
+def png_bytes(values: ArrayLike) -> bytes:
     """A grey PNG of ``values`` under the display mapping (an image in [0, 1] as it is)."""
     from PIL import Image
 
@@ -177,7 +178,9 @@ class KernelSliders:
     redraws once.
     """
 
-    def __init__(self, image=None, preset: str = DEFAULT_PRESET, scale: float = 1.0):
+    def __init__(
+        self, image: ArrayLike | None = None, preset: str = DEFAULT_PRESET, scale: float = 1.0
+    ) -> None:
         import ipywidgets as widgets
 
         photo = _check_photo(load_default_photo() if image is None else image)
@@ -243,7 +246,7 @@ class KernelSliders:
         return np.array(values, dtype=np.float32).reshape(KERNEL_SHAPE)
 
     @kernel.setter
-    def kernel(self, kernel) -> None:
+    def kernel(self, kernel: ArrayLike) -> None:
         kernel = _check_kernel(kernel)
         self._quiet = True  # one redraw for nine slider moves
         try:
@@ -257,7 +260,7 @@ class KernelSliders:
         """Move the sliders to the preset ``name`` (a key of ``cnnbook.kernels.PRESETS``)."""
         self.kernel = PRESETS[_check_preset(name)]
 
-    def _on_slider(self, _change) -> None:
+    def _on_slider(self, _change: object) -> None:
         if not self._quiet:
             self.redraw()
 
@@ -296,7 +299,9 @@ def _colab_widgets() -> None:
         pass
 
 
-def kernel_sliders(image=None, preset: str = DEFAULT_PRESET, scale: float = 1.0) -> KernelSliders:
+def kernel_sliders(
+    image: ArrayLike | None = None, preset: str = DEFAULT_PRESET, scale: float = 1.0
+) -> KernelSliders:
     """ipywidgets sliders for a 3x3 kernel on ``image`` (default: the grey kittens photo).
 
     Display the result in a notebook; moving a slider or pressing a preset button filters
@@ -309,7 +314,7 @@ def kernel_sliders(image=None, preset: str = DEFAULT_PRESET, scale: float = 1.0)
 
 # --------------------------------------------------------------------------- playground
 def _package_text(name: str) -> str:
-    return resources.files("cnnbook").joinpath("playground", name).read_text(encoding="utf-8")
+    return (resources.files("cnnbook") / "playground" / name).read_text(encoding="utf-8")
 
 
 def _script_safe(text: str) -> str:
@@ -318,7 +323,7 @@ def _script_safe(text: str) -> str:
 
 
 def kernel_playground(
-    image=None,
+    image: ArrayLike | None = None,
     preset: str = DEFAULT_PRESET,
     alt: str = "The kittens photo in grey, the input of the playground.",
     title: str = "Kernel playground",
