@@ -270,6 +270,7 @@ def test_a_damaged_download_is_never_kept_and_a_good_one_works_later(
     message = str(caught.value)
     assert words in message and url in message
     assert "not kept" in message and "CNNBOOK_DATA" in message
+    assert ".part" not in message  # no temporary name that no longer exists
     # nothing stays in the cache: no archive, no reference hash, no half-extracted folder
     assert not any(p.is_file() for p in cache.rglob("*"))
     assert not (cache / "cats_and_dogs").exists()

@@ -184,7 +184,8 @@ def download(remote: Remote, target: Path, check: Callable[[Path], None] | None 
                 check(tmp)
             except DataIntegrityError as error:
                 raise DataIntegrityError(
-                    f"The download of {remote.url} is damaged and was not kept: {error}\n"
+                    f"The download of {remote.url} is damaged and was not kept as {target}: "
+                    f"{str(error).replace(str(tmp), 'the downloaded file')}\n"
                     f"Try again later (on a network that does not redirect you to a login "
                     f"page), or set {DATA_ENV} to a folder holding a copy you trust."
                 ) from error
