@@ -470,3 +470,19 @@ def test_an_unreadable_photo_folder_gets_a_permission_error(data_root, monkeypat
     monkeypatch.setattr(Path, "iterdir", iterdir)
     with pytest.raises(data.DataPermissionError, match=r"validation/dogs"):
         data.cats_and_dogs_files("validation")
+
+
+def test_a_data_folder_one_may_not_enter_gets_a_permission_error(tmp_path, monkeypatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    monkeypatch.setenv(data.DATA_ENV, str(folder))
+    real_is_dir = Path.is_dir
+
+    def is_dir(self):
+        if self == folder:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_dir(self)
+
+    monkeypatch.setattr(Path, "is_dir", is_dir)
+    with pytest.raises(data.DataPermissionError, match=r"cannot look into .*locked"):
+        data.load_mnist()

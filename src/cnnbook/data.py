@@ -103,7 +103,11 @@ def data_root() -> Path | None:
     if not value:
         return None
     root = Path(value).expanduser().resolve()
-    if not root.is_dir():
+    try:
+        is_folder = root.is_dir()
+    except PermissionError as error:
+        raise _permission_error(root, "look into", error) from error
+    if not is_folder:
         raise DataNotFoundError(
             f"{DATA_ENV}={value!r} is not a folder. Point {DATA_ENV} at a folder laid out "
             f"like this, or unset it to use the cache and downloads:\n{EXPECTED_LAYOUT}"
