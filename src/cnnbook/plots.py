@@ -262,11 +262,11 @@ def draw_filter_block(kernels, filter_index: int = 0, title: str | None = None):
             for channel in range(depth):
                 value = block[row, col, channel] / limit
                 colours[col, channel, height - 1 - row] = cmap(0.5 + 0.5 * value)
-    fig = plt.figure(figsize=(4.2, 4.2))
+    fig = plt.figure(figsize=(4.6, 4.4))
     ax = fig.add_subplot(projection="3d")
     ax.voxels(filled, facecolors=colours, edgecolor="0.3", linewidth=0.5)
     ax.set_xlabel("kernel width")
-    ax.set_ylabel("input channel (depth)")
+    ax.set_ylabel("input channel")
     ax.set_zlabel("kernel height")
     ax.set_xticks(np.arange(width) + 0.5, range(width))
     ax.set_yticks(np.arange(depth) + 0.5, range(depth))
