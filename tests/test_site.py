@@ -19,7 +19,7 @@ CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPOSITORY = CONFIG["repository"]["url"]
 BRANCH = CONFIG["repository"]["branch"]
 PAGES = toc_files()
-PAGES_WITHOUT_FIGURES = {"chapters/teachers"}
+PAGES_WITHOUT_FIGURES = {"chapters/teachers", "chapters/sources"}
 
 pytestmark = pytest.mark.slow
 

@@ -103,3 +103,23 @@ def glue_figure(name: str, fig: Figure, caption: str, alt: str) -> None:
     display(fig)
     glue(name, figure_html(fig, caption, alt), display=False)
     plt.close(fig)
+
+
+def html_table(rows: list[dict]) -> "HTML":
+    """Dicts that share their keys as an HTML table (whole numbers with thousands commas)."""
+    import html
+
+    from IPython.display import HTML
+
+    if not rows:
+        raise ValueError("html_table needs at least one row")
+
+    def cell(value) -> str:
+        is_whole = isinstance(value, int) and not isinstance(value, bool)
+        text = f"{value:,}" if is_whole else str(value)
+        return f"<td>{html.escape(text)}</td>"
+
+    head = "".join(f"<th>{html.escape(str(key))}</th>" for key in rows[0])
+    body = "".join("<tr>" + "".join(map(cell, row.values())) + "</tr>" for row in rows)
+    return HTML(f'<table class="cnnbook-table"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table>")
