@@ -18,8 +18,8 @@ Modules import only downwards (config, data < ops, kernels < plots, widgets, mni
 photos < ladder); nothing here imports a notebook, a test or a tool.
 """
 
+from cnnbook._version import __version__
 from cnnbook.book import announce_mode, glue
 from cnnbook.config import pick, quick_mode, set_seed
 
-__all__ = ["announce_mode", "glue", "pick", "quick_mode", "set_seed"]
-__version__ = "0.1.0"
+__all__ = ["__version__", "announce_mode", "glue", "pick", "quick_mode", "set_seed"]
