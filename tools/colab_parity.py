@@ -216,7 +216,7 @@ import nbformat
 from nbclient import NotebookClient
 
 job = json.load(open(sys.argv[1]))
-notebook = nbformat.from_dict(job["notebook"])
+notebook = nbformat.reads(json.dumps(job["notebook"]), as_version=4)
 if job["until_first_answer"]:
     cells = notebook.cells
     first = next(i for i, c in enumerate(cells) if "otter_answer_cell" in c.metadata.get("tags", []))
