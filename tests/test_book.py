@@ -154,6 +154,39 @@ def test_setup_cell_installs_only_on_colab_or_when_told(monkeypatch):
     assert installs[-1] == '%pip install --quiet "/tmp/cnnbook-9.9.9-py3-none-any.whl"'
 
 
+def test_every_chapter_shows_when_and_where_its_lab_last_ran():
+    """Each lab glues ``last_run`` in its setup cell; its chapter pastes it under the title."""
+    for page in toc_files():
+        if not page.startswith("notebooks/"):
+            continue
+        lab = ROOT / (page + ".ipynb")
+        setup = "".join(json.loads(lab.read_text())["cells"][1]["source"])
+        assert "cnnbook.book.glue_last_run()" in setup, f"{lab} does not glue last_run"
+        chapter = source_of(toc_files()[toc_files().index(page) - 1]).read_text()
+        block = f"```{{glue:}} last_run\n:doc: ../{page}.ipynb\n```"
+        assert block in chapter, f"the chapter of {page} does not show its last run"
+        title, rest = chapter.split("\n", 1)
+        assert title.startswith("# ") and rest.lstrip().startswith(block), "not under the title"
+
+
+def test_last_run_names_date_mode_device_and_versions(monkeypatch):
+    import datetime
+
+    import keras
+    import tensorflow as tf
+
+    from cnnbook import book
+
+    when = datetime.datetime(2026, 12, 1, 1, 2, tzinfo=datetime.timezone.utc)
+    monkeypatch.setenv("CNNBOOK_QUICK", "1")
+    line = book.last_run(when)
+    assert line.startswith("Last run 2026-12-01 01:02 UTC, quick mode, on ")
+    assert book.compute_device() in line and book.compute_device().split()[0] in ("CPU", "GPU")
+    assert f"TensorFlow {tf.__version__}, Keras {keras.__version__}" in line
+    monkeypatch.setenv("CNNBOOK_QUICK", "0")
+    assert ", full mode, " in book.last_run(when)
+
+
 def test_no_notebook_reads_a_path_relative_to_the_repository():
     for path in sync_notebooks.notebook_paths():
         code = "\n".join(

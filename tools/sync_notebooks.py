@@ -47,6 +47,8 @@ if "google.colab" in sys.modules or cnnbook_install:
 import cnnbook
 
 cnnbook.announce_mode()  # says so, visibly, when the page ran in quick mode"""
+# Labs also say when and where they ran; their chapters paste it under the title.
+LAST_RUN_LINE = "\ncnnbook.book.glue_last_run()  # date, mode, CPU or GPU, versions"
 
 NOTEBOOK_METADATA = {
     "accelerator": "GPU",
@@ -75,9 +77,17 @@ def book_repository(config_path: Path = ROOT / "_config.yml") -> tuple[str, str]
     return config["repository"]["url"].rstrip("/"), release_tag()
 
 
-def setup_source(repository: str, ref: str) -> str:
-    """The setup cell that installs ``cnnbook`` from ``repository`` at ``ref`` (a tag)."""
-    return SETUP_TEMPLATE.format(repository=repository, ref=ref, install_env=INSTALL_ENV)
+def setup_source(repository: str, ref: str, last_run: bool = False) -> str:
+    """The setup cell that installs ``cnnbook`` from ``repository`` at ``ref`` (a tag).
+
+    ``last_run``: a lab's cell, which also glues the "last run" line of its chapter.
+    """
+    source = SETUP_TEMPLATE.format(repository=repository, ref=ref, install_env=INSTALL_ENV)
+    return source + LAST_RUN_LINE if last_run else source
+
+
+def is_lab(path: Path) -> bool:
+    return path.resolve().parent == ROOT / "notebooks"
 
 
 def synced(notebook: dict, setup: str) -> dict:
@@ -118,10 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="report, do not rewrite")
     parser.add_argument("paths", nargs="*", type=Path, help="notebooks (default: all)")
     args = parser.parse_args(argv)
-    setup = setup_source(*book_repository())
+    repository, ref = book_repository()
     stale = []
     for path in args.paths or notebook_paths():
         text = path.read_text()
+        setup = setup_source(repository, ref, last_run=is_lab(path))
         wanted = dumps(synced(json.loads(text), setup))
         if text != wanted:
             stale.append(path)

@@ -79,3 +79,54 @@ def glue_figure(name: str, fig, caption: str, alt: str) -> None:
     display(fig)
     glue(name, figure_html(fig, caption, alt), display=False)
     plt.close(fig)
+
+
+LAST_RUN_KEY = "last_run"
+
+
+def compute_device() -> str:
+    """``"GPU (name)"`` when TensorFlow sees a GPU, else ``"CPU"``: where Keras trains."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "")
+    count = f"{len(gpus)} x " if len(gpus) > 1 else ""
+    return f"GPU ({count}{name})" if name else "GPU"
+
+
+def last_run(when=None) -> str:
+    """When and where this run happened: date, mode, device, TensorFlow and Keras versions."""
+    import datetime
+
+    import keras
+    import tensorflow as tf
+
+    from cnnbook.config import quick_mode
+
+    when = when or datetime.datetime.now(datetime.timezone.utc)
+    mode = "quick mode" if quick_mode() else "full mode"
+    return (
+        f"Last run {when:%Y-%m-%d %H:%M} UTC, {mode}, on {compute_device()}, "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    )
+
+
+def glue_last_run() -> None:
+    """Print the run's date, mode, device and versions, and glue them for the chapter.
+
+    The labs' setup cell calls this; each chapter pastes the line under its title
+    (key ``last_run``), so a reader sees when and where the page's numbers were made.
+    """
+    import html
+
+    from IPython.display import HTML
+
+    line = last_run()
+    print(line)
+    glue(
+        LAST_RUN_KEY,
+        HTML(f'<p class="cnnbook-last-run"><small>{html.escape(line)}</small></p>'),
+        display=False,
+    )
