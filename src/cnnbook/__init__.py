@@ -20,6 +20,14 @@ photos < ladder); nothing here imports a notebook, a test or a tool.
 
 from cnnbook._version import __version__
 from cnnbook.book import announce_mode, glue
-from cnnbook.config import pick, quick_mode, set_seed
+from cnnbook.config import pick, quick_mode, set_seed, use_mixed_precision
 
-__all__ = ["__version__", "announce_mode", "glue", "pick", "quick_mode", "set_seed"]
+__all__ = [
+    "__version__",
+    "announce_mode",
+    "glue",
+    "pick",
+    "quick_mode",
+    "set_seed",
+    "use_mixed_precision",
+]
