@@ -226,6 +226,7 @@ def test_registered_files_join_the_kit(kit_server, tmp_path, monkeypatch):
     weights = b"pretend weights" * 100
     kit_server.files["rung.weights.h5"] = weights
     monkeypatch.setattr(datakit, "_REGISTERED", [])
+    monkeypatch.setattr(datakit, "PROVIDERS", ("json",))  # imported before listing
     datakit.register(
         datakit.KitFile(
             "rung_weights",

@@ -22,7 +22,8 @@ Nothing already in ``DIR`` is overwritten: a file that fails its check is report
 damaged and left for the teacher to move away.
 
 More files (say, pretrained weights for a transfer-learning rung) join the kit with
-:func:`register`; ``fetch`` downloads and checks them and ``check`` reports them.
+:func:`register`, called by a module listed in ``PROVIDERS``; ``fetch`` downloads and
+checks them and ``check`` reports them.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ class Status:
 
 
 _REGISTERED: list[KitFile] = []
+# Modules that register kit files when imported (the hook for a transfer-learning rung's
+# pretrained weights, say): add yours here, and call register() at its top level.
+PROVIDERS: tuple[str, ...] = ()
 
 
 def register(kit_file: KitFile) -> None:
@@ -90,6 +94,11 @@ def register(kit_file: KitFile) -> None:
 
 
 def registered() -> list[KitFile]:
+    """Every registered kit file, after importing the modules that register them."""
+    import importlib
+
+    for module in PROVIDERS:
+        importlib.import_module(module)
     return list(_REGISTERED)
 
 
