@@ -107,26 +107,27 @@ def venv_key(python: Path, pins: Path = PINS) -> str:
 
 
 def colab_venv(python: Path, pins: Path = PINS, log=print) -> Path:
-    """The cached environment for ``pins``, made (once) if missing; returns its python."""
+    """The cached environment for ``pins``, made (once) if missing; returns its python.
+
+    A marker file is written last: an environment left half-made by an interrupted run
+    has none and is made again. A lock keeps two runs from making it at once.
+    """
+    import fcntl
+
     folder = cache_root() / venv_key(python, pins)
     ready = folder / "cnnbook-pins-installed"
-    if ready.exists():
-        log(f"reusing the Colab environment {folder}")
-        return folder / "bin" / "python"
     folder.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
-    try:
+    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if ready.exists():
+            log(f"reusing the Colab environment {folder}")
+            return folder / "bin" / "python"
         log(f"making the Colab environment {folder} (cold: several minutes)")
-        _run([str(python), "-m", "venv", str(scratch)])
-        # A venv's scripts name its folder: build in place under the final name.
-        shutil.rmtree(scratch)
-        if folder.exists():  # a half-made one from an interrupted run
+        if folder.exists():  # half-made by an interrupted run: our own cache, remade
             shutil.rmtree(folder)
         _run([str(python), "-m", "venv", str(folder)])
         _run([str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(pins)])
         ready.write_text(pins.read_text())
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     return folder / "bin" / "python"
 
 
