@@ -123,3 +123,54 @@ def html_table(rows: list[dict]) -> "HTML":
     body = "".join("<tr>" + "".join(map(cell, row.values())) + "</tr>" for row in rows)
     return HTML(f'<table class="cnnbook-table"><thead><tr>{head}</tr></thead>'
                 f"<tbody>{body}</tbody></table>")
+
+
+LAST_RUN_KEY = "last_run"
+
+
+def compute_device() -> str:
+    """``"GPU (name)"`` when TensorFlow sees a GPU, else ``"CPU"``: where Keras trains."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "")
+    count = f"{len(gpus)} x " if len(gpus) > 1 else ""
+    return f"GPU ({count}{name})" if name else "GPU"
+
+
+def last_run(when=None) -> str:
+    """When and where this run happened: date, mode, device, TensorFlow and Keras versions."""
+    import datetime
+
+    import keras
+    import tensorflow as tf
+
+    from cnnbook.config import quick_mode
+
+    when = when or datetime.datetime.now(datetime.timezone.utc)
+    mode = "quick mode" if quick_mode() else "full mode"
+    return (
+        f"Last run {when:%Y-%m-%d %H:%M} UTC, {mode}, on {compute_device()}, "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    )
+
+
+def glue_last_run() -> None:
+    """Print the run's date, mode, device and versions, and glue them for the chapter.
+
+    The labs' setup cell calls this; each chapter pastes the line under its title
+    (key ``last_run``), so a reader sees when and where the page's numbers were made.
+    """
+    import html
+
+    from IPython.display import HTML
+
+    line = last_run()
+    print(line)
+    glue(
+        LAST_RUN_KEY,
+        HTML(f'<p class="cnnbook-last-run"><small>{html.escape(line)}</small></p>'),
+        display=False,
+    )
