@@ -3,7 +3,8 @@
 Each data set is looked for, in this order:
 
 1. the folder named by ``CNNBOOK_DATA`` (laid out like ``shared/data``:
-   ``mnist.npz``, ``cats_and_dogs/{train,validation}/{cats,dogs}/*.jpg``);
+   ``mnist.npz``, ``cats_and_dogs/{train,validation}/{cats,dogs}/*.jpg``, and
+   optionally ``cats_and_dogs/test/{cats,dogs}/*.jpg``);
 2. the reader's cache (``CNNBOOK_CACHE``, else ``$XDG_CACHE_HOME/cnnbook``, else
    ``~/.cache/cnnbook``);
 3. a download into that cache, checked against a SHA-256 before it is kept.
@@ -31,14 +32,20 @@ DATA_ENV = "CNNBOOK_DATA"
 CACHE_ENV = "CNNBOOK_CACHE"
 DOWNLOAD_TIMEOUT_S = 60
 
-CATS_AND_DOGS_SPLITS = ("train", "validation")
+CATS_AND_DOGS_SPLITS = ("train", "validation", "test")
+#: The splits every cats-and-dogs folder must have; ``test`` is optional (see below).
+CATS_AND_DOGS_REQUIRED_SPLITS = ("train", "validation")
 CATS_AND_DOGS_CLASSES = ("cats", "dogs")
+#: Without a ``test/`` folder (the cats_and_dogs_filtered layout), the validation photos
+#: are split once, with this seed, half of each class to validation, half to test.
+TEST_SPLIT_SEED = 2024
 EXPECTED_LAYOUT = """\
   $CNNBOOK_DATA/
     mnist.npz                      (keys x_train, y_train, x_test, y_test)
     cats_and_dogs/                 (or cats_and_dogs_filtered/)
       train/cats/*.jpg   train/dogs/*.jpg
-      validation/cats/*.jpg   validation/dogs/*.jpg"""
+      validation/cats/*.jpg   validation/dogs/*.jpg
+      test/cats/*.jpg   test/dogs/*.jpg       (optional: else half of validation)"""
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -211,7 +218,7 @@ _CATS_AND_DOGS_NAMES = ("cats_and_dogs", "cats_and_dogs_filtered")
 def _has_cats_and_dogs_layout(folder: Path) -> bool:
     return all(
         (folder / split / label).is_dir()
-        for split in CATS_AND_DOGS_SPLITS
+        for split in CATS_AND_DOGS_REQUIRED_SPLITS
         for label in CATS_AND_DOGS_CLASSES
     )
 
@@ -267,15 +274,45 @@ def cats_and_dogs_dir() -> Path:
         raise _not_found("the cats-vs-dogs photos", looked, str(error)) from error
 
 
+def has_test_folder(folder: Path | None = None) -> bool:
+    """True if the cats-and-dogs folder has its own ``test/{cats,dogs}`` split."""
+    folder = cats_and_dogs_dir() if folder is None else folder
+    return all((folder / "test" / label).is_dir() for label in CATS_AND_DOGS_CLASSES)
+
+
+def _listed(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file())
+
+
+def _halves(paths: list[Path], seed: int) -> tuple[list[Path], list[Path]]:
+    """``paths`` shuffled by ``seed`` and cut in two: (first half, second half), sorted.
+
+    The first half gets the odd one out, so one photo stays a validation photo.
+    """
+    order = np.random.default_rng(seed).permutation(len(paths))
+    cut = (len(paths) + 1) // 2
+    return (sorted(paths[i] for i in order[:cut]), sorted(paths[i] for i in order[cut:]))
+
+
 def cats_and_dogs_files(split: str = "train") -> dict[str, list[Path]]:
-    """The photo paths of one split, by class name, sorted by file name."""
+    """The photo paths of one split, by class name, sorted by file name.
+
+    ``split`` is ``"train"``, ``"validation"`` or ``"test"``. A folder with its own
+    ``test/`` split uses it. Without one (the cats_and_dogs_filtered layout), the
+    validation photos are split once, by the fixed seed ``TEST_SPLIT_SEED``, half of
+    each class (stratified) to ``"validation"`` and the other half to ``"test"``: the
+    test photos are then never used for a decision. Nothing on disk is moved.
+    """
     if split not in CATS_AND_DOGS_SPLITS:
         raise ValueError(f"split must be one of {CATS_AND_DOGS_SPLITS}, not {split!r}")
-    root = cats_and_dogs_dir() / split
-    return {
-        label: sorted(p for p in (root / label).iterdir() if p.is_file())
-        for label in CATS_AND_DOGS_CLASSES
-    }
+    root = cats_and_dogs_dir()
+    if split == "train" or has_test_folder(root):
+        return {label: _listed(root / split / label) for label in CATS_AND_DOGS_CLASSES}
+    files = {}
+    for index, label in enumerate(CATS_AND_DOGS_CLASSES):
+        validation, test = _halves(_listed(root / "validation" / label), TEST_SPLIT_SEED + index)
+        files[label] = validation if split == "validation" else test
+    return files
 
 
 # --------------------------------------------------------------------------- kittens

@@ -231,6 +231,9 @@ def cats_and_dogs_photos(split: str = "train", limit: int | None = None, seed: i
                          warn: bool = True) -> LabelledPhotos:
     """The checked photos of one split, shuffled, labelled 0 for cats and 1 for dogs.
 
+    ``split`` is ``"train"``, ``"validation"`` or ``"test"`` (a ``test/`` folder if the
+    data has one, else the half of the validation photos ``cnnbook.data`` sets aside).
+
     ``limit`` keeps a random sample of that many *before* checking (quick mode checks
     only what it uses). Broken files are skipped and named in one warning.
     """
