@@ -304,3 +304,27 @@ def test_negative_limit_is_refused_and_zero_gives_no_photo(data_root):
             photos.cats_and_dogs_photos("validation", limit=bad)
     assert len(photos.cats_and_dogs_photos("validation", limit=0)) == 0
     assert len(photos.cats_and_dogs_photos("validation", limit=5)) == 5
+
+
+# --------------------------------------------------------------------------- aspect ratio
+def test_stretch_crop_and_pad_fit_a_portrait_photo_to_a_landscape_shape(tmp_path):
+    """A 60x30 portrait photo, white on top and black below, into a 10x20 landscape."""
+    import tensorflow as tf
+    from PIL import Image
+
+    array = np.zeros((60, 30, 3), np.uint8)
+    array[:30] = 255
+    path = tmp_path / "portrait.jpg"
+    Image.fromarray(array).save(path, quality=95)
+    out = {mode: np.asarray(photos.decode_and_resize(tf.constant(str(path)), (10, 20), mode))
+           for mode in photos.RESIZE_MODES}
+    assert all(image.shape == (10, 20, 3) for image in out.values())
+    # stretch keeps the top half white and the bottom half black
+    assert out["stretch"][:4].mean() > 240 and out["stretch"][-4:].mean() < 15
+    # crop scales to cover (20 wide: 40 tall) and keeps the centre rows: half and half
+    assert out["crop"][:3].mean() > 240 and out["crop"][-3:].mean() < 15
+    # pad scales to fit (10 tall: 5 wide) and fills the sides with black
+    assert out["pad"][:, :6].max() < 15 and out["pad"][:, -6:].max() < 15
+    assert out["pad"][:4, 8:12].mean() > 200
+    with pytest.raises(ValueError, match="resize"):
+        photos.photo_dataset([path], [0], (10, 20), resize="squash")

@@ -218,6 +218,33 @@ RUNGS: tuple[Rung, ...] = (
 )
 
 
+#: The ladder's full-mode recipe, shared by the lab and ``benchmarks/ladder_*.py``: one
+#: budget for every rung (at most ``MAX_EPOCHS``, early stopping after ``PATIENCE``
+#: epochs without a better validation loss, the best weights restored), batches of
+#: ``BATCH_SIZE``, and rung 6's learning rate decaying from ``MODERN_PEAK_LEARNING_RATE``
+#: along a cosine over the whole budget.
+MAX_EPOCHS = 20
+PATIENCE = 4
+BATCH_SIZE = 32
+MODERN_PEAK_LEARNING_RATE = 2e-3
+
+
+def build_for_budget(number: int, input_shape: Sequence[int], max_epochs: int,
+                     steps_per_epoch: int, seed: int | None = None,
+                     peak_learning_rate: float = MODERN_PEAK_LEARNING_RATE,
+                     **modern_options) -> keras.Model:
+    """Rung ``number`` as the lab trains it: rungs 1-5 as built; rung 6 with its learning
+    rate decaying along a cosine over ``max_epochs * steps_per_epoch`` steps (and any
+    ``build_modern`` switches in ``modern_options``, for the ablation)."""
+    if number != 6:
+        if modern_options:
+            raise ValueError(f"only rung 6 takes {sorted(modern_options)}")
+        return rung(number).build(input_shape)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        peak_learning_rate, max(1, int(max_epochs) * int(steps_per_epoch)))
+    return build_modern(input_shape, learning_rate=schedule, seed=seed, **modern_options)
+
+
 def rung(number: int) -> Rung:
     """The rung with this number (1 to 6)."""
     for candidate in RUNGS:

@@ -274,18 +274,50 @@ def load_photos_in_memory(paths: Sequence[Path | str], image_shape: tuple[int, i
 
 
 # --------------------------------------------------------------------------- streaming
-def decode_and_resize(path, image_shape: tuple[int, int]):
+#: How a photo of another shape is brought to the network's shape: ``stretch`` (resize
+#: both sides, distorting the proportions), ``crop`` (scale to cover, cut the centre) or
+#: ``pad`` (scale to fit, black bars: ``tf.image.resize_with_pad``).
+RESIZE_MODES = ("stretch", "crop", "pad")
+
+
+def _check_resize(resize: str) -> None:
+    if resize not in RESIZE_MODES:
+        raise ValueError(f"resize must be one of {RESIZE_MODES}, not {resize!r}")
+
+
+def resize_photo(image, image_shape: tuple[int, int], resize: str = "stretch"):
+    """Bring a decoded (H, W, 3) photo to ``image_shape`` by stretching, cropping or padding.
+
+    All three resize with antialiasing (bilinear), which matches Pillow's bilinear resize.
+    """
+    import tensorflow as tf
+
+    _check_resize(resize)
+    height, width = image_shape
+    if resize == "stretch":
+        return tf.image.resize(image, image_shape, method="bilinear", antialias=True)
+    if resize == "pad":
+        return tf.image.resize_with_pad(tf.cast(image, tf.float32), height, width,
+                                        method="bilinear", antialias=True)
+    sides = tf.cast(tf.shape(image)[:2], tf.float32)
+    scale = tf.reduce_max(tf.constant([height, width], tf.float32) / sides)
+    covering = tf.cast(tf.math.ceil(sides * scale), tf.int32)
+    image = tf.image.resize(image, covering, method="bilinear", antialias=True)
+    return tf.image.resize_with_crop_or_pad(image, height, width)  # the centre
+
+
+def decode_and_resize(path, image_shape: tuple[int, int], resize: str = "stretch"):
     """A ``tf.data`` step: read a JPEG file, decode it to RGB, resize it, as uint8.
 
     Resizing with antialiasing matches Pillow's bilinear resize (to within rounding).
     The result stays uint8 (a quarter of float32's bytes) so the cache file stays small.
     A photo of more than ``MAX_DECODE_PIXELS`` is decoded at a reduced scale (by 2, 4 or
-    8), so a 12000 x 12000 photo costs tens of megabytes, not a gigabyte.
+    8), so a 12000 x 12000 photo costs tens of megabytes, not a gigabyte. ``resize``
+    is one of ``RESIZE_MODES`` (stretch, the default; crop; pad).
     """
     import tensorflow as tf
 
-    image = decode_jpeg_capped(tf.io.read_file(path))
-    image = tf.image.resize(image, image_shape, method="bilinear", antialias=True)
+    image = resize_photo(decode_jpeg_capped(tf.io.read_file(path)), image_shape, resize)
     return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
 
 
@@ -315,7 +347,7 @@ def to_unit_float(images, labels):
 def photo_dataset(paths: Sequence[Path | str], labels, image_shape: tuple[int, int], *,
                   batch_size: int = DEFAULT_BATCH_SIZE, shuffle: bool = False, seed: int = 0,
                   cache_dir: Path | str | None = None,
-                  shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER):
+                  shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER, resize: str = "stretch"):
     """A ``tf.data.Dataset`` of (images, labels) batches streamed from the photo files.
 
     paths -> decode and resize (in parallel) -> cache to a file -> shuffle (bounded
@@ -325,9 +357,11 @@ def photo_dataset(paths: Sequence[Path | str], labels, image_shape: tuple[int, i
     passes read that file. Memory holds at most ``shuffle_buffer`` small photos and a few
     batches, however many photos there are. Give it checked paths (``check_photos``).
     Every argument is checked before the temporary folder is made, and the folder is
-    removed again if building the pipeline fails.
+    removed again if building the pipeline fails. ``resize`` says how a photo of
+    another shape is fitted (``RESIZE_MODES``: stretch, crop or pad).
     """
     _check_pairs(paths, labels)
+    _check_resize(resize)
     if len(paths) == 0:
         raise ValueError("no photos given: check that the folder holds readable photos")
     for name, value in (("batch_size", batch_size), ("shuffle_buffer", shuffle_buffer)):
@@ -349,7 +383,7 @@ def photo_dataset(paths: Sequence[Path | str], labels, image_shape: tuple[int, i
     cache_dir = Path(tempfile.mkdtemp(prefix="cnnbook-photos-") if owned_dir else cache_dir)
     try:
         return _streaming_pipeline(path_names, labels, image_shape, batch_size, shuffle, seed,
-                                   cache_dir, shuffle_buffer, owned_dir)
+                                   cache_dir, shuffle_buffer, owned_dir, resize)
     except BaseException:
         if owned_dir:
             shutil.rmtree(cache_dir, ignore_errors=True)
@@ -357,14 +391,14 @@ def photo_dataset(paths: Sequence[Path | str], labels, image_shape: tuple[int, i
 
 
 def _streaming_pipeline(path_names, labels, image_shape, batch_size, shuffle, seed,
-                        cache_dir: Path, shuffle_buffer, owned_dir: bool):
+                        cache_dir: Path, shuffle_buffer, owned_dir: bool, resize: str):
     import tensorflow as tf
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     cache_file = str(cache_dir / f"photos-{uuid.uuid4().hex}")
     dataset = tf.data.Dataset.from_tensor_slices((path_names, labels))
     dataset = dataset.map(
-        lambda path, label: (decode_and_resize(path, image_shape), label),
+        lambda path, label: (decode_and_resize(path, image_shape, resize), label),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     dataset = dataset.cache(cache_file)
