@@ -142,8 +142,6 @@ def bwrap_command(
         "/proc",
         "--dev",
         "/dev",
-        "--tmpfs",
-        "/run",
     ]
     for link, target in (("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"),
                          ("/sbin", "usr/sbin")):
@@ -156,6 +154,7 @@ def bwrap_command(
     for source, target in mounts.read_only:
         argv += ["--ro-bind", source, target]
     argv += ["--bind", str(folder), SANDBOX_HOME, "--ro-bind", str(runner), RUNNER_PATH]
+    argv += ["--remount-ro", "/"]  # the sandbox's own root too: only its folder is writable
     argv += ["--chdir", f"{SANDBOX_HOME}/work"]
     for name, value in sorted(environment.items()):
         argv += ["--setenv", name, value]
