@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import make_assignments  # noqa: E402
 from grading import flags, report, sandbox  # noqa: E402
-from grading.grade import Grade  # noqa: E402
+from grading.grade import Grade, Grader  # noqa: E402
 
 NAME = "01_convolution"
 SECRET = "do-not-leak-4711"
@@ -194,6 +194,16 @@ def graded_class(built, tmp_path_factory):
     before = {"class": _tree_hash(folder), "build": _tree_hash(built), "canary": canary.read_text(),
               "repo": _tree_hash(ROOT / "assignments")}
     table, written = home / "grades.csv", home / "written.md"
+    logs = {}  # what the attacks report they found, to explain a failure
+    grade_one = Grader.grade
+
+    def grade_and_keep_log(self, path):
+        graded = grade_one(self, path)
+        logs[graded.submission] = [line for line in graded.log_tail.splitlines()
+                                   if "FOUND" in line or "LEAKED" in line]
+        return graded
+
+    monkeypatch.setattr(Grader, "grade", grade_and_keep_log)
     code = make_assignments.main([
         "grade", NAME, str(folder), "--csv", str(table), "--written", str(written),
         "--out", str(built), "--timeout", "24", "--memory-gb", "4",
@@ -204,16 +214,17 @@ def graded_class(built, tmp_path_factory):
     with table.open() as handle:
         rows = {row["submission"]: row for row in csv.DictReader(handle)}
     leftovers = list(scratch.iterdir())
-    return code, expected, rows, before, after, written, leftovers
+    return code, expected, rows, before, after, written, leftovers, logs
 
 
 def test_every_submission_gets_what_its_answers_deserve(graded_class):
-    code, expected, rows, *_ = graded_class
+    code, expected, rows, *_, logs = graded_class
     assert code == 0
     names = {name if not name.startswith("=") else "'" + name for name in expected}
     assert set(rows) == names, "the CSV must list every file handed in, and only those"
     got = {name.lstrip("'"): float(row["total"]) for name, row in rows.items()}
-    assert got == expected, {n: (rows.get(n) or rows["'" + n])["problems"] for n in expected}
+    assert got == expected, (logs, {n: (rows.get(n) or rows["'" + n])["problems"]
+                                    for n in expected})
     assert all(float(row["possible"]) == 8 for row in rows.values())
 
 
@@ -240,13 +251,13 @@ def test_reasons_are_in_the_csv(graded_class):
 
 
 def test_written_answers_file_lists_everyone(graded_class):
-    _, expected, _, _, _, written, _ = graded_class
+    _, expected, _, _, _, written, *_ = graded_class
     text = written.read_text()
     assert all(f"# {name}" in text for name in expected)
 
 
 def test_grading_leaves_no_temporary_folders(graded_class):
-    assert graded_class[-1] == []
+    assert graded_class[6] == []
 
 
 # --------------------------------------------------------------------------- pieces, fast
@@ -291,7 +302,8 @@ def test_csv_is_written_atomically_and_safely(tmp_path):
     from grading.grade import write_grades
 
     write_grades([grade], table, None)
-    rows = list(csv.reader(table.open()))
+    with table.open() as handle:
+        rows = list(csv.reader(handle))
     assert rows[1][0].startswith("'=") and rows[1][4] == "'-bad"
     assert [p.name for p in tmp_path.iterdir()] == ["grades.csv"]
 

@@ -40,6 +40,7 @@ class Grade:
     reference_code: list[str] = field(default_factory=list)
     seconds: float = 0.0
     notebook: dict | None = None
+    log_tail: str = ""  # the end of what the notebook printed (untrusted text)
 
     @property
     def total(self) -> float:
@@ -138,7 +139,8 @@ class Grader:
             except BaseException:
                 sandbox._kill(process)
                 raise
-        return sandbox.Outcome(code, time.perf_counter() - started, timed_out)
+        return sandbox.Outcome(code, time.perf_counter() - started, timed_out,
+                               sandbox.log_tail(folder / "log.txt"))
 
     def mark(self, grade: Grade, plan: Plan, out: Path) -> None:
         answers = Answers(out)
@@ -199,6 +201,7 @@ class Grader:
         folder = None
         try:
             outcome, folder = self.run(notebook, plan)
+            grade.log_tail = outcome.log_tail
             if outcome.reason:
                 grade.problems.append(outcome.reason)
             grade.problems += self.cell_problems(folder / "out")

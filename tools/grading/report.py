@@ -17,8 +17,8 @@ def spreadsheet_safe(value):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
     text = str(value)
-    text = text.replace("\r", " ").replace("\n", " ")
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    safe = "'" + text if text.lstrip(" ").startswith(FORMULA_STARTS) else text
+    return safe.replace("\r", " ").replace("\n", " ")
 
 
 def write_atomically(path: Path, text: str) -> None:

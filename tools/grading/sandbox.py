@@ -226,11 +226,14 @@ def run(argv: list[str], *, seconds: float, log: Path) -> Outcome:
         except BaseException:
             _kill(process)
             raise
-    elapsed = time.perf_counter() - started
+    return Outcome(returncode, time.perf_counter() - started, timed_out, log_tail(log))
+
+
+def log_tail(log: Path, size: int = 4000) -> str:
+    """The end of a sandbox's output, as text (it may be anything the notebook printed)."""
     with open(log, "rb") as handle:
-        handle.seek(max(0, log.stat().st_size - 4000))
-        tail = handle.read().decode("utf-8", "replace")
-    return Outcome(returncode, elapsed, timed_out, tail)
+        handle.seek(max(0, log.stat().st_size - size))
+        return handle.read().decode("utf-8", "replace")
 
 
 def check_available() -> None:
