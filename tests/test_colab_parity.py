@@ -18,10 +18,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
 import colab_parity  # noqa: E402
-import make_assignments  # noqa: E402
-import sync_notebooks  # noqa: E402
+from tools import make_assignments, sync_notebooks
 
 pytestmark = pytest.mark.colab
 

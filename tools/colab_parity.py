@@ -48,9 +48,11 @@ CACHE_ENV = "CNNBOOK_COLAB_VENV_CACHE"
 ANSWER_TAG = "otter_answer_cell"
 NOTEBOOK_TIMEOUT_S = 1200
 
-sys.path.insert(0, str(ROOT / "tools"))
-import make_assignments  # noqa: E402
-import sync_notebooks  # noqa: E402
+if __package__:
+    from tools import make_assignments, sync_notebooks
+else:  # run as a script: its folder is on sys.path
+    import make_assignments
+    import sync_notebooks
 
 
 # --------------------------------------------------------------------------- the environment
