@@ -57,6 +57,8 @@ DISPLAY_MAPPING = (
 WEIGHT_RANGE = (-5.0, 5.0)
 DEFAULT_PRESET = "vertical edges"
 MAX_PLAYGROUND_PIXELS = 1024 * 1024
+#: A reader's own photo in the playground is shrunk to at most this many pixels a side.
+MAX_UPLOAD_SIDE = 800
 PLAYGROUND_FILES = ("playground.js", "playground.css")
 
 
@@ -296,7 +298,8 @@ def kernel_playground(image=None, preset: str = DEFAULT_PRESET,
         )
     height, width = photo.shape
     source = "data:image/png;base64," + base64.b64encode(png_bytes(photo)).decode("ascii")
-    data = json.dumps({"presets": presets_as_lists(), "initial": preset})
+    data = json.dumps({"presets": presets_as_lists(), "initial": preset,
+                       "maxUploadSide": MAX_UPLOAD_SIDE})
     script, style = (_package_text(name) for name in PLAYGROUND_FILES)
     ident = f"cnnbook-playground-{uuid.uuid4().hex[:12]}"
     return HTML(
@@ -312,6 +315,12 @@ def kernel_playground(image=None, preset: str = DEFAULT_PRESET,
         f'{DISPLAY_MAPPING}."></canvas>'
         f"<figcaption>Output: the photo filtered with the kernel, {DISPLAY_MAPPING}."
         "</figcaption></figure></div>"
+        '<div class="cnnbook-playground-upload">'
+        '<label>Your own photo: <input type="file" accept="image/*" '
+        'class="cnnbook-playground-file"></label> '
+        "<span>or drop or paste one here. It stays in your browser: nothing is uploaded; a "
+        f"large photo is shrunk to {MAX_UPLOAD_SIDE} pixels a side.</span>"
+        '<p class="cnnbook-playground-upload-status" role="status"></p></div>'
         '<div class="cnnbook-playground-controls"></div>'
         '<p class="cnnbook-playground-note">Press a preset or type a weight: your browser '
         "filters the photo again (a cross-correlation with zero \"same\" padding, like "
