@@ -308,8 +308,9 @@
         mass += v; rowSum += v * (y + 0.5); colSum += v * (x + 0.5);
       }
     }
-    var offsetY = Math.round(outH / 2 - rowSum / mass);
-    var offsetX = Math.round(outW / 2 - colSum / mass);
+    // MNIST's centres of mass sit on the centre of pixel (14, 14): 14.5 from the edge.
+    var offsetY = Math.round(outH / 2 + 0.5 - rowSum / mass);
+    var offsetX = Math.round(outW / 2 + 0.5 - colSum / mass);
     offsetY = Math.min(Math.max(offsetY, 0), outH - smallH);
     offsetX = Math.min(Math.max(offsetX, 0), outW - smallW);
     for (y = 0; y < smallH; y++) {
