@@ -42,7 +42,8 @@ MATHJAX_STATIC = "vendor/mathjax"
 # A base64 image inside a page's HTML (the figures glued from the labs).
 DATA_IMAGE = re.compile(r'src="data:image/(png|jpeg|webp|gif);base64,([A-Za-z0-9+/=\s]+)"')
 # Scripts no page of this book uses (matched against a script's file name or inline body).
-UNUSED_SCRIPTS = ("fontawesome.js", "sphinx-thebe.js", "THEBE_JS_URL")
+UNUSED_SCRIPTS = ("sphinx-thebe.js", "THEBE_JS_URL")
+ICON_SCRIPT = re.compile(r'[ \t]*<script defer src="[^"]*/fontawesome\.js[^"]*"></script>\n?')
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 COLAB = "https://colab.research.google.com/github/{repo}/blob/{branch}/{path}"
@@ -159,7 +160,7 @@ def drop_unused_scripts(app, pagename, templatename, context, doctree):
 
     MathJax goes only on pages with maths of their own (Sphinx adds it to a page when any
     page of its toctree has maths); the ipywidgets state is unused (the page loads no
-    widget manager); the theme's CSS draws the icons that fontawesome.js would redraw."""
+    widget manager)."""
     maths = has_maths(doctree)
 
     def unused(script) -> bool:
@@ -174,6 +175,11 @@ def drop_unused_scripts(app, pagename, templatename, context, doctree):
         return is_mathjax and not maths
 
     context["script_files"][:] = [s for s in context.get("script_files", []) if not unused(s)]
+    context["css_files"][:] = [
+        c
+        for c in context.get("css_files", [])
+        if "sphinx-thebe" not in str(getattr(c, "filename", c))
+    ]
 
 
 def drop_thebe(app):
@@ -202,43 +208,19 @@ def number_exercises_per_page(app, env):
 def theme_defaults(app, config):
     """Colour mode "auto" when the reader has not chosen one (the theme's default, empty,
     logs an error on a first visit)."""
-    config.html_theme_options.setdefault("default_mode", "auto")
+    config.html_context.setdefault("default_mode", "auto")
 
 
-def quick_mode() -> bool:
-    return os.environ.get("CNNBOOK_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def mode_name() -> str:
-    return "quick" if quick_mode() else "full"
-
-
-def separate_caches(app, config):
-    """One jupyter-cache per mode (the cache keys on notebook content, not on the mode)."""
-    base = config.nb_execution_cache_path or str(Path(app.outdir).parent / ".jupyter_cache")
-    config.nb_execution_cache_path = str(Path(base) / mode_name())
-
-
-def reread_all_on_mode_change(app, env, added, changed, removed):
-    """Every page is out of date when the mode differs from the last build's."""
-    if getattr(env, "cnnbook_mode", None) != mode_name():
-        env.cnnbook_mode = mode_name()
-        return list(env.found_docs)
-    return []
-
-
-def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
-    """Keep one copy of each script: sphinx-thebe 0.3.1 adds its inline config twice,
-    and the second ``const THEBE_JS_URL`` is a JavaScript error on every page."""
-    seen, unique = set(), []
-    for script in context.get("script_files", []):
-        filename = getattr(script, "filename", script) or ""  # None and "" both mean inline
-        key = (str(filename), tuple(sorted(getattr(script, "attributes", {}).items())))
-        if key not in seen:
-            seen.add(key)
-            unique.append(script)
-    # in place: later handlers (MathJax on pages with maths) append to this same list
-    context["script_files"][:] = unique
+def drop_icon_script(app, exception):
+    """The theme's templates load fontawesome.js (1.5 MB) on every page to redraw icons
+    its CSS and web fonts already draw: leave it off the written pages."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        lighter = ICON_SCRIPT.sub("", text)
+        if lighter != text:
+            page.write_text(lighter, encoding="utf-8")
 
 
 def setup(app):
@@ -254,8 +236,9 @@ def setup(app):
     # after Sphinx has numbered the figures and exercises of the whole book
     app.connect("env-get-updated", number_exercises_per_page, priority=900)
     app.add_directive("lab", LabDirective)
-    app.add_js_file("cnnbook.js", loading_method="defer")
+    # _static/cnnbook.js and .css: jupyter-book adds every script and style in _static
     app.connect("build-finished", copy_mathjax)
+    app.connect("build-finished", drop_icon_script)
     # before sphinx-external-toc's, which writes a bare redirect unless index.html exists
     app.connect("build-finished", write_index_page, priority=400)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

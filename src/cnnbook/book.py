@@ -218,3 +218,34 @@ def show_figure(fig, alt: str, caption: str = "", kind: str | None = None) -> No
     figure = figure_html(fig, caption, alt, kind=kind)
     plt.close(fig)
     display(figure)
+
+
+def readable_number(value) -> str:
+    """A number as a table shows it: thousands separated, about three significant digits
+    for fractions, no exponent (``6,850,592``, ``13.8``, ``0.531``)."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return f"{value:,}"
+    if value != value:  # NaN
+        return "–"
+    size = abs(value)
+    if size >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if size >= 10 else f"{value:.2f}" if size >= 1 else f"{value:.3g}"
+
+
+def styled_table(frame, formats: dict | None = None):
+    """A pandas table as the labs show it: readable numbers (``readable_number``, or the
+    format strings in ``formats`` by column), and no row numbers (an unnamed index of
+    integers is hidden; an index that names the rows stays)."""
+    import pandas as pd
+
+    styler = frame.style.format(readable_number)
+    for column, text_format in (formats or {}).items():
+        styler = styler.format(text_format, subset=[column])
+    if frame.index.name is None and pd.api.types.is_integer_dtype(frame.index):
+        styler = styler.hide(axis="index")
+    return styler
