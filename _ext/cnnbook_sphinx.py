@@ -223,6 +223,42 @@ def drop_icon_script(app, exception):
             page.write_text(lighter, encoding="utf-8")
 
 
+def quick_mode() -> bool:
+    return os.environ.get("CNNBOOK_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def mode_name() -> str:
+    return "quick" if quick_mode() else "full"
+
+
+def separate_caches(app, config):
+    """One jupyter-cache per mode (the cache keys on notebook content, not on the mode)."""
+    base = config.nb_execution_cache_path or str(Path(app.outdir).parent / ".jupyter_cache")
+    config.nb_execution_cache_path = str(Path(base) / mode_name())
+
+
+def reread_all_on_mode_change(app, env, added, changed, removed):
+    """Every page is out of date when the mode differs from the last build's."""
+    if getattr(env, "cnnbook_mode", None) != mode_name():
+        env.cnnbook_mode = mode_name()
+        return list(env.found_docs)
+    return []
+
+
+def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
+    """Keep one copy of each script: sphinx-thebe 0.3.1 adds its inline config twice,
+    and the second ``const THEBE_JS_URL`` is a JavaScript error on every page."""
+    seen, unique = set(), []
+    for script in context.get("script_files", []):
+        filename = getattr(script, "filename", script) or ""  # None and "" both mean inline
+        key = (str(filename), tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    # in place: later handlers (MathJax on pages with maths) append to this same list
+    context["script_files"][:] = unique
+
+
 def setup(app):
     # early: html-page-context stops at the first handler that returns a template name
     app.connect("html-page-context", drop_duplicate_scripts, priority=100)
