@@ -7,6 +7,28 @@ from collections.abc import Sequence
 
 import numpy as np
 
+# The book's figure style, set by every lab's setup cell (``cnnbook.announce_mode``): text
+# large enough to read where the page shows the figure (``cnnbook.book`` enlarges any
+# text that is still too small, and checks it).
+BOOK_STYLE = {
+    "font.size": 11,
+    "axes.titlesize": 11,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 10,
+    "figure.titlesize": 12,
+    "figure.dpi": 110,
+    "savefig.dpi": 110,
+}
+
+
+def use_book_style() -> None:
+    """Apply the book's figure style to every figure drawn from now on."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update(BOOK_STYLE)
+
 
 def _figure(num_axes: int, cols: int, cell_size: float):
     import matplotlib.pyplot as plt
@@ -37,7 +59,7 @@ def show_images(
         ax.imshow(image, cmap=cmap if image.ndim == 2 else None)
         ax.set_axis_off()
         if titles is not None:
-            ax.set_title(str(titles[index]), fontsize=9)
+            ax.set_title(str(titles[index]), fontsize="medium")
     fig.tight_layout()
     return fig
 
@@ -57,7 +79,7 @@ def show_maps(
         ax.imshow(values, cmap=cmap, vmin=-limit, vmax=limit)
         ax.set_axis_off()
         if titles is not None:
-            ax.set_title(str(titles[index]), fontsize=9)
+            ax.set_title(str(titles[index]), fontsize="medium")
     fig.tight_layout()
     return fig
 
