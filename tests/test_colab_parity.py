@@ -1,9 +1,9 @@
 """Colab parity: every lab and student assignment, in Colab's packages, installed by its own cell.
 
-The tier is marked ``colab`` and left out of the default run (it makes a virtual
+The tier is marked ``colab_parity`` and left out of the default run (it makes a virtual
 environment the first time: minutes). Run it with::
 
-    CNNBOOK_DATA=../shared/data python -m pytest -m colab tests/test_colab_parity.py
+    CNNBOOK_DATA=../shared/data python -m pytest -m colab_parity tests/test_colab_parity.py
 
 ``.ci/run`` does. What it does and what "runs" means for a student copy is explained in
 ``tools/colab_parity.py``.
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 import colab_parity  # noqa: E402
 from tools import make_assignments, sync_notebooks
 
-pytestmark = pytest.mark.colab
+pytestmark = pytest.mark.colab_parity
 
 LABS = [p.stem for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
 ASSIGNMENTS = [p.stem for p in make_assignments.source_paths()]

@@ -1,6 +1,6 @@
 """Run every lab and every student assignment as Colab would: Colab's packages, our wheel.
 
-The Colab-parity tier (``python -m pytest -m colab``, called by ``.ci/run``) and this
+The Colab-parity tier (``python -m pytest -m colab_parity``, called by ``.ci/run``) and this
 script do the same thing:
 
 1. a virtual environment with Colab's runtime pins (``colab/requirements-colab.txt``),
