@@ -106,14 +106,41 @@ def test_cats_and_dogs_from_data_folder(data_root, monkeypatch):
     train = data.cats_and_dogs_files("train")
     validation = data.cats_and_dogs_files("validation")
     assert {label: len(paths) for label, paths in train.items()} == {"cats": 1000, "dogs": 1000}
-    assert sum(len(paths) for paths in validation.values()) == 1000
+    # no test/ folder: the 1,000 validation photos are halved, 250 of each class each
+    assert {label: len(paths) for label, paths in validation.items()} == {"cats": 250,
+                                                                          "dogs": 250}
     assert all(p.suffix == ".jpg" for p in train["cats"])
+
+
+def test_without_a_test_folder_validation_is_halved_once_stratified(data_root, monkeypatch):
+    monkeypatch.setenv(data.DATA_ENV, str(data_root))
+    assert not data.has_test_folder()
+    validation, test = data.cats_and_dogs_files("validation"), data.cats_and_dogs_files("test")
+    for label in data.CATS_AND_DOGS_CLASSES:
+        whole = sorted((data_root / "cats_and_dogs" / "validation" / label).iterdir())
+        assert sorted(validation[label] + test[label]) == whole
+        assert not set(validation[label]) & set(test[label])
+    assert data.cats_and_dogs_files("test") == test  # the same halves every time
+
+
+def test_a_test_folder_is_used_as_it_is(tmp_path, monkeypatch):
+    root = tmp_path / "cats_and_dogs"
+    for split in ("train", "validation", "test"):
+        for label in data.CATS_AND_DOGS_CLASSES:
+            (root / split / label).mkdir(parents=True)
+            for number in range(3):
+                (root / split / label / f"{label[:-1]}.{split}{number}.jpg").write_bytes(b"x")
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
+    assert data.has_test_folder()
+    assert [p.name for p in data.cats_and_dogs_files("test")["dogs"]] == [
+        "dog.test0.jpg", "dog.test1.jpg", "dog.test2.jpg"]
+    assert len(data.cats_and_dogs_files("validation")["cats"]) == 3
 
 
 def test_unknown_split_is_refused(data_root, monkeypatch):
     monkeypatch.setenv(data.DATA_ENV, str(data_root))
     with pytest.raises(ValueError, match="split must be one of"):
-        data.cats_and_dogs_files("test")
+        data.cats_and_dogs_files("holdout")
 
 
 def test_kittens_photo_is_there_without_any_data_folder(isolated):

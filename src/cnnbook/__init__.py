@@ -22,8 +22,16 @@ timing, plots, widgets, mnist, photos < ladder); nothing here imports a notebook
 test or a tool.
 """
 
+from cnnbook._version import __version__
 from cnnbook.book import announce_mode, glue
-from cnnbook.config import pick, quick_mode, set_seed
+from cnnbook.config import pick, quick_mode, set_seed, use_mixed_precision
 
-__all__ = ["announce_mode", "glue", "pick", "quick_mode", "set_seed"]
-__version__ = "0.1.0"
+__all__ = [
+    "__version__",
+    "announce_mode",
+    "glue",
+    "pick",
+    "quick_mode",
+    "set_seed",
+    "use_mixed_precision",
+]

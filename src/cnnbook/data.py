@@ -3,7 +3,8 @@
 Each data set is looked for, in this order:
 
 1. the folder named by ``CNNBOOK_DATA`` (laid out like ``shared/data``:
-   ``mnist.npz``, ``cats_and_dogs/{train,validation}/{cats,dogs}/*.jpg``);
+   ``mnist.npz``, ``cats_and_dogs/{train,validation}/{cats,dogs}/*.jpg``, and
+   optionally ``cats_and_dogs/test/{cats,dogs}/*.jpg``);
 2. the reader's cache (``CNNBOOK_CACHE``, else ``$XDG_CACHE_HOME/cnnbook``, else
    ``~/.cache/cnnbook``);
 3. a download into that cache, checked against a SHA-256 before it is kept.
@@ -33,14 +34,20 @@ DATA_ENV = "CNNBOOK_DATA"
 CACHE_ENV = "CNNBOOK_CACHE"
 DOWNLOAD_TIMEOUT_S = 60
 
-CATS_AND_DOGS_SPLITS = ("train", "validation")
+CATS_AND_DOGS_SPLITS = ("train", "validation", "test")
+#: The splits every cats-and-dogs folder must have; ``test`` is optional (see below).
+CATS_AND_DOGS_REQUIRED_SPLITS = ("train", "validation")
 CATS_AND_DOGS_CLASSES = ("cats", "dogs")
+#: Without a ``test/`` folder (the cats_and_dogs_filtered layout), the validation photos
+#: are split once, with this seed, half of each class to validation, half to test.
+TEST_SPLIT_SEED = 2024
 EXPECTED_LAYOUT = """\
   $CNNBOOK_DATA/
     mnist.npz                      (keys x_train, y_train, x_test, y_test)
     cats_and_dogs/                 (or cats_and_dogs_filtered/)
       train/cats/*.jpg   train/dogs/*.jpg
-      validation/cats/*.jpg   validation/dogs/*.jpg"""
+      validation/cats/*.jpg   validation/dogs/*.jpg
+      test/cats/*.jpg   test/dogs/*.jpg       (optional: else half of validation)"""
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -347,7 +354,7 @@ _ARCHIVE_FOLDER = "cats_and_dogs_filtered"
 def _missing_class_folders(folder: Path) -> list[str]:
     """The ``split/class`` folders of the layout that ``folder`` lacks (or holds empty)."""
     missing = []
-    for split in CATS_AND_DOGS_SPLITS:
+    for split in CATS_AND_DOGS_REQUIRED_SPLITS:
         for label in CATS_AND_DOGS_CLASSES:
             place = folder / split / label
             try:
@@ -362,7 +369,8 @@ def _incomplete(folder: Path, missing: list[str]) -> DataNotFoundError:
     return DataNotFoundError(
         f"{folder} is incomplete: {', '.join(missing)} "
         f"{'is' if len(missing) == 1 else 'are'} missing or empty (each of "
-        f"{{{','.join(CATS_AND_DOGS_SPLITS)}}}/{{{','.join(CATS_AND_DOGS_CLASSES)}}} must "
+        f"{{{','.join(CATS_AND_DOGS_REQUIRED_SPLITS)}}}/"
+        f"{{{','.join(CATS_AND_DOGS_CLASSES)}}} must "
         "hold photos). It was left as it is: add the missing folder(s), move the folder "
         f"away to download a fresh copy, or set {DATA_ENV} elsewhere.\n{EXPECTED_LAYOUT}"
     )
@@ -389,7 +397,7 @@ def check_cats_and_dogs_archive(archive: Path) -> None:
         raise DataIntegrityError(f"{archive} is damaged: its member {broken} fails its CRC")
     missing = [
         f"{split}/{label}"
-        for split in CATS_AND_DOGS_SPLITS
+        for split in CATS_AND_DOGS_REQUIRED_SPLITS
         for label in CATS_AND_DOGS_CLASSES
         if not any(
             n.startswith(f"{_ARCHIVE_FOLDER}/{split}/{label}/") and not n.endswith("/")
@@ -461,17 +469,47 @@ def cats_and_dogs_dir() -> Path:
         raise _not_found("the cats-vs-dogs photos", looked, str(error)) from error
 
 
+def has_test_folder(folder: Path | None = None) -> bool:
+    """True if the cats-and-dogs folder has its own ``test/{cats,dogs}`` split."""
+    folder = cats_and_dogs_dir() if folder is None else folder
+    return all((folder / "test" / label).is_dir() for label in CATS_AND_DOGS_CLASSES)
+
+
+def _listed(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_file())
+    except PermissionError as error:
+        raise _permission_error(folder, "read", error) from error
+
+
+def _halves(paths: list[Path], seed: int) -> tuple[list[Path], list[Path]]:
+    """``paths`` shuffled by ``seed`` and cut in two: (first half, second half), sorted.
+
+    The first half gets the odd one out, so one photo stays a validation photo.
+    """
+    order = np.random.default_rng(seed).permutation(len(paths))
+    cut = (len(paths) + 1) // 2
+    return (sorted(paths[i] for i in order[:cut]), sorted(paths[i] for i in order[cut:]))
+
+
 def cats_and_dogs_files(split: str = "train") -> dict[str, list[Path]]:
-    """The photo paths of one split, by class name, sorted by file name."""
+    """The photo paths of one split, by class name, sorted by file name.
+
+    ``split`` is ``"train"``, ``"validation"`` or ``"test"``. A folder with its own
+    ``test/`` split uses it. Without one (the cats_and_dogs_filtered layout), the
+    validation photos are split once, by the fixed seed ``TEST_SPLIT_SEED``, half of
+    each class (stratified) to ``"validation"`` and the other half to ``"test"``: the
+    test photos are then never used for a decision. Nothing on disk is moved.
+    """
     if split not in CATS_AND_DOGS_SPLITS:
         raise ValueError(f"split must be one of {CATS_AND_DOGS_SPLITS}, not {split!r}")
-    root = cats_and_dogs_dir() / split
+    root = cats_and_dogs_dir()
+    if split == "train" or has_test_folder(root):
+        return {label: _listed(root / split / label) for label in CATS_AND_DOGS_CLASSES}
     files = {}
-    for label in CATS_AND_DOGS_CLASSES:
-        try:
-            files[label] = sorted(p for p in (root / label).iterdir() if p.is_file())
-        except PermissionError as error:
-            raise _permission_error(root / label, "read", error) from error
+    for index, label in enumerate(CATS_AND_DOGS_CLASSES):
+        validation, test = _halves(_listed(root / "validation" / label), TEST_SPLIT_SEED + index)
+        files[label] = validation if split == "validation" else test
     return files
 
 

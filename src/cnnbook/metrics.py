@@ -192,3 +192,89 @@ def misclassified(labels: ArrayLike, predictions: ArrayLike) -> np.ndarray:
     if labels.shape != predictions.shape:
         raise ValueError(f"labels {labels.shape} and predictions {predictions.shape} differ")
     return np.flatnonzero(labels != predictions)
+
+
+# --------------------------------------------------------------------------- uncertainty
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval for a proportion: ``successes`` right out of ``n``.
+
+    At a few hundred photos an accuracy is uncertain by several points. The Wilson
+    interval is the range of true accuracies that a test at this ``confidence`` would
+    not reject given the count; unlike "p +- 1.96 standard errors" it stays inside
+    [0, 1] and behaves near 0 and 1.
+    """
+    from statistics import NormalDist
+
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise ValueError(f"n must be a whole number of at least 1, not {n!r}")
+    if int(successes) != successes or not 0 <= successes <= n:
+        raise ValueError(f"successes must be a whole number from 0 to n={n}, not {successes!r}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1, not {confidence!r}")
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p = successes / n
+    denominator = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denominator
+    half_width = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denominator
+    return float(max(0.0, centre - half_width)), float(min(1.0, centre + half_width))
+
+
+def accuracy_interval(accuracy: float, n: int, confidence: float = 0.95
+                      ) -> tuple[float, float]:
+    """The Wilson interval of an accuracy measured on ``n`` examples."""
+    return wilson_interval(round(accuracy * n), n, confidence)
+
+
+# --------------------------------------------------------------------------- ranking
+def roc_curve(scores, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """False- and true-positive rates at every distinct threshold, and the thresholds.
+
+    A photo is called a dog when its score is at least the threshold. The curve starts
+    at (0, 0) (threshold +inf: nothing called a dog) and ends at (1, 1).
+    """
+    scores, labels = _scores_and_labels(scores, labels)
+    labels = _binary(labels)
+    positives, negatives = labels.sum(), (1 - labels).sum()
+    if positives == 0 or negatives == 0:
+        raise ValueError("the ROC curve needs both classes among the labels")
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores, sorted_labels = scores[order], labels[order]
+    # the last index of each run of equal scores: ties move the curve diagonally
+    last = np.r_[np.flatnonzero(np.diff(sorted_scores)), sorted_scores.size - 1]
+    true_positives = np.cumsum(sorted_labels)[last]
+    false_positives = (last + 1) - true_positives
+    tpr = np.r_[0.0, true_positives / positives]
+    fpr = np.r_[0.0, false_positives / negatives]
+    return fpr, tpr, np.r_[np.inf, sorted_scores[last]]
+
+
+def roc_auc(scores, labels) -> float:
+    """Area under the ROC curve: the chance that a random dog scores above a random cat
+    (ties count one half). 0.5 is no better than guessing; 1 is a perfect ranking."""
+    fpr, tpr, _ = roc_curve(scores, labels)
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def point_biserial_correlation(scores, labels) -> float:
+    """Pearson's correlation when one variable is binary: the point-biserial correlation.
+
+    It equals ``pearson_correlation`` (the same formula) and depends on how far apart the
+    two classes' mean scores are, in units of the scores' spread. The AUC depends only on
+    the order of the scores; for two normal score distributions of equal spread the two
+    are tied by ``auc_from_point_biserial``.
+    """
+    _binary(_scores_and_labels(scores, labels)[1])
+    return pearson_correlation(scores, labels)
+
+
+def auc_from_point_biserial(r: float, share_positive: float = 0.5) -> float:
+    """The AUC implied by a point-biserial ``r`` if both classes' scores were normal with
+    the same spread: Cohen's d = r / sqrt(1 - r^2) / sqrt(p q), AUC = Phi(d / sqrt 2)."""
+    from statistics import NormalDist
+
+    if not -1.0 < r < 1.0:
+        raise ValueError(f"r must be strictly between -1 and 1, not {r!r}")
+    if not 0.0 < share_positive < 1.0:
+        raise ValueError(f"share_positive must be between 0 and 1, not {share_positive!r}")
+    d = r / np.sqrt(1 - r**2) / np.sqrt(share_positive * (1 - share_positive))
+    return float(NormalDist().cdf(d / np.sqrt(2)))

@@ -137,7 +137,9 @@ def build_mnist_convnet(
     x = layers.MaxPooling2D(POOL_SIZE, name="pool_2")(x)
     x = layers.Conv2D(filters[2], KERNEL_SIZE, activation="relu", name="conv_3")(x)
     x = layers.Flatten(name="flatten")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="classifier")(x)
+    # float32 even under mixed precision: probabilities and loss at full precision
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="classifier",
+                           dtype="float32")(x)
     return keras.Model(inputs=inputs, outputs=outputs, name=name)
 
 

@@ -1,4 +1,4 @@
-"""Move a kernel, watch the photo change: the two interactive kernels of the book.
+"""Move a kernel, watch the photo change; open a trained network in the page.
 
 - :func:`kernel_sliders`: ipywidgets sliders for the nine weights of a 3x3 kernel and a
   button per preset, redrawing the filtered photo with the book's own
@@ -7,10 +7,13 @@
   convolution runs in the browser, in plain JavaScript (``playground/playground.js``,
   shipped in this package). It stays live in a notebook *and* in the static book page,
   where no Python runs.
+- :func:`model_explorer`: a trained Keras model carried into the page (layers and
+  weights), whose forward pass runs in the browser (``explorer/explorer.js``): draw a
+  digit or drop in a photo and see the scores and every layer's feature maps.
 
-Both use the conventions of ``conv2d(image, kernel, padding="same")`` on the grey photo
-with values in [0, 1], take their presets from :data:`cnnbook.kernels.PRESETS`, and show
-the output through one display mapping, :func:`to_display`: the absolute value, clipped
+The two kernel widgets use the conventions of ``conv2d(image, kernel, padding="same")``
+on the grey photo with values in [0, 1], take their presets from
+:data:`cnnbook.kernels.PRESETS`, and show the output through one display mapping, :func:`to_display`: the absolute value, clipped
 to [0, 1] (black is 0, white is 1 or more). An edge of either sign shows up white; a
 flat area under an edge kernel goes black; blur and identity show the photo as it is.
 """
@@ -43,6 +46,7 @@ __all__ = [
     "fit_for_sliders",
     "kernel_playground",
     "kernel_sliders",
+    "model_explorer",
     "png_bytes",
     "to_display",
     "to_display_bytes",
@@ -63,6 +67,8 @@ OWN_PHOTO_HELP = (
     "For a photo of your own: np.asarray(PIL.Image.open(path).convert('L'), "
     "dtype=np.float32) / 255 gives a grey (height, width) array in [0, 1]"
 )
+#: A reader's own photo in the playground is shrunk to at most this many pixels a side.
+MAX_UPLOAD_SIDE = 800
 PLAYGROUND_FILES = ("playground.js", "playground.css")
 
 
@@ -348,7 +354,8 @@ def kernel_playground(
         )
     height, width = photo.shape
     source = "data:image/png;base64," + base64.b64encode(png_bytes(photo)).decode("ascii")
-    data = json.dumps({"presets": presets_as_lists(), "initial": preset})
+    data = json.dumps({"presets": presets_as_lists(), "initial": preset,
+                       "maxUploadSide": MAX_UPLOAD_SIDE})
     script, style = (_package_text(name) for name in PLAYGROUND_FILES)
     ident = f"cnnbook-playground-{uuid.uuid4().hex[:12]}"
     return HTML(
@@ -364,6 +371,12 @@ def kernel_playground(
         f'{DISPLAY_MAPPING}."></canvas>'
         f"<figcaption>Output: the photo filtered with the kernel, {DISPLAY_MAPPING}."
         "</figcaption></figure></div>"
+        '<div class="cnnbook-playground-upload">'
+        '<label>Your own photo: <input type="file" accept="image/*" '
+        'class="cnnbook-playground-file"></label> '
+        "<span>or drop or paste one here. It stays in your browser: nothing is uploaded; a "
+        f"large photo is shrunk to {MAX_UPLOAD_SIDE} pixels a side.</span>"
+        '<p class="cnnbook-playground-upload-status" role="status"></p></div>'
         '<div class="cnnbook-playground-controls"></div>'
         '<p class="cnnbook-playground-note">Press a preset or type a weight: your browser '
         'filters the photo again (a cross-correlation with zero "same" padding, like '
@@ -373,6 +386,169 @@ def kernel_playground(
         "trusted).</p>"
         f'<script type="application/json" class="cnnbook-playground-data">'
         f"{_script_safe(data)}</script>"
+        f"<script>{_script_safe(script)}</script>"
+        "</div>"
+    )
+
+
+# --------------------------------------------------------------------------- model explorer
+EXPLORER_FILES = ("explorer.js", "explorer.css")
+#: Largest packed weights a page may carry (bytes, before base64).
+MAX_EXPLORER_WEIGHT_BYTES = 1_500_000
+MAX_EXPLORER_EXAMPLES = 100
+DIGIT_NAMES = tuple(str(digit) for digit in range(10))
+
+
+def _explorer_examples(examples, input_shape, class_names, input_kind) -> dict | None:
+    """The examples as bytes (0..255) for the page, with a title for the picker each."""
+    if examples is None:
+        return None
+    labels = None
+    if isinstance(examples, tuple) and len(examples) == 2:
+        examples, labels = examples
+    images = np.asarray(examples)
+    height, width, channels = input_shape
+    if images.ndim == 3 and channels == 1:
+        images = images[..., None]
+    if images.ndim != 4 or tuple(images.shape[1:]) != (height, width, channels):
+        raise ValueError(
+            f"examples must be a stack of images of shape (N, {height}, {width}"
+            f"{', ' + str(channels) if channels != 1 else ''}), the model's input; "
+            f"got shape {images.shape}"
+        )
+    if not 1 <= len(images) <= MAX_EXPLORER_EXAMPLES:
+        raise ValueError(f"give between 1 and {MAX_EXPLORER_EXAMPLES} examples, "
+                         f"not {len(images)}")
+    if images.dtype == np.uint8:
+        pixels = images
+    elif images.dtype.kind in "biuf":
+        values = images.astype(np.float64)
+        if not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1:
+            raise ValueError("examples must be uint8 images or floats in [0, 1] "
+                             "(divide 8-bit pixels by 255)")
+        pixels = np.rint(values * 255).astype(np.uint8)
+    else:
+        raise ValueError(f"examples must hold numbers, not {images.dtype} values")
+    if labels is not None:
+        labels = np.asarray(labels).reshape(-1)
+        if len(labels) != len(images):
+            raise ValueError(f"{len(images)} examples but {len(labels)} labels")
+    noun = "digit" if input_kind == "drawing" else "photo"
+    titles = []
+    for index in range(len(images)):
+        title = f"{noun} {index + 1}"
+        if labels is not None:
+            label = labels[index]
+            named = (class_names[int(label)]
+                     if np.issubdtype(type(label), np.integer) and 0 <= label < len(class_names)
+                     else str(label))
+            title += f" (a {named})"
+        titles.append(title)
+    return {"pixels": base64.b64encode(pixels.tobytes()).decode("ascii"), "titles": titles,
+            "prompt": f"Or pick a test {noun}:" if input_kind == "drawing"
+            else f"Or pick a {noun}:"}
+
+
+def model_explorer(model, examples=None, class_names=None, title: str | None = None,
+                   input_kind: str = "auto", input_scale: float = 1 / 255,
+                   maps_per_layer: int = 8, score_name: str | None = None,
+                   encoding: str = "auto") -> "HTML":
+    """A trained Keras model, live in the page: its forward pass runs in the browser.
+
+    Like :func:`kernel_playground`, the result is one self-contained HTML snippet (an
+    IPython ``HTML``): the model's layers as JSON and its weights in base64 (see
+    :mod:`cnnbook.explorer` for the encoding and the layers it can compute), and the
+    package's ``explorer.js`` and ``explorer.css`` inline. Nothing is fetched and no
+    Python runs behind it, so it works in Jupyter, on Colab and glued into a book page.
+
+    - ``input_kind``: "drawing" (a canvas to draw a digit on, the drawing centred and
+      scaled like MNIST's digits), "photo" (a file picker, drag-and-drop and paste; the
+      photo is resized to the model's input size like ``cnnbook.photos`` does and never
+      leaves the browser), or "auto": drawing for one channel, photo for three.
+    - ``examples``: images the reader can pick from a list (keyboard users cannot draw),
+      as a stack like the model's input (uint8, or floats in [0, 1]), or a tuple
+      ``(images, labels)``; at most :data:`MAX_EXPLORER_EXAMPLES`.
+    - ``class_names``: a name per output; for one sigmoid unit, the names of 0 and 1
+      (default: the digits for ten outputs).
+    - ``input_scale``: what a pixel byte (0..255) is multiplied by before the model:
+      1/255 for a model trained on values in [0, 1] (the book's), 1 for a model that
+      rescales inside itself.
+    - ``maps_per_layer``: how many feature maps of each convolution and pooling layer
+      to show (the first ones).
+    - ``encoding``: "auto", "float32" or "int16" (see :func:`cnnbook.explorer.describe_model`).
+
+    Raises ``ValueError`` naming any layer it cannot compute.
+    """
+    from IPython.display import HTML
+
+    from cnnbook import explorer
+
+    description, blob = explorer.describe_model(model, encoding=encoding)
+    if len(blob) > MAX_EXPLORER_WEIGHT_BYTES:
+        raise ValueError(
+            f"model {model.name!r} needs {len(blob):,} bytes of weights even at two bytes a "
+            f"weight; a page carries at most {MAX_EXPLORER_WEIGHT_BYTES:,}: use fewer kernels"
+        )
+    height, width, channels = description["inputShape"]
+    if input_kind == "auto":
+        input_kind = "drawing" if channels == 1 else "photo"
+    if input_kind not in ("drawing", "photo"):
+        raise ValueError(f"input_kind must be 'auto', 'drawing' or 'photo', not {input_kind!r}")
+    if channels not in (1, 3):
+        raise ValueError(f"the explorer feeds grey or RGB images; the model wants {channels} "
+                         "channels")
+    if input_kind == "drawing" and channels != 1:
+        raise ValueError("input_kind='drawing' needs a model with one (grey) input channel")
+    if not (isinstance(input_scale, (int, float)) and 0 < input_scale <= 1):
+        raise ValueError(f"input_scale must be a number in (0, 1], not {input_scale!r}")
+    if not isinstance(maps_per_layer, (int, np.integer)) or not 0 <= maps_per_layer <= 256:
+        raise ValueError(f"maps_per_layer must be an integer from 0 to 256, "
+                         f"not {maps_per_layer!r}")
+    units = description["layers"][-1]["outputShape"][0]
+    activation = description["layers"][-1].get("activation", "linear")
+    output_kind = ("binary" if units == 1 and activation == "sigmoid" else
+                   "probabilities" if activation in ("softmax", "sigmoid") else "other")
+    if class_names is None:
+        class_names = (DIGIT_NAMES if units == 10 else ("0", "1") if output_kind == "binary"
+                       else tuple(f"output {k}" for k in range(units)))
+    class_names = [str(name) for name in class_names]
+    wanted = 2 if output_kind == "binary" else units
+    if len(class_names) != wanted:
+        raise ValueError(f"class_names must name {wanted} classes, got {class_names}")
+    score_name = score_name or f"{class_names[-1].capitalize()} score"
+    captions = {
+        "binary": f"The probability of each class ({class_names[1]}: the network's score).",
+        "probabilities": "The probability the network gives each class (bars and numbers).",
+        "other": "The network's outputs (bars scaled to the largest).",
+    }
+    data = {
+        "model": description,
+        "weights": base64.b64encode(blob).decode("ascii"),
+        "inputKind": input_kind,
+        "inputScale": float(input_scale),
+        "classNames": class_names,
+        "outputKind": output_kind,
+        "outputCaption": captions[output_kind],
+        "scoreName": score_name,
+        "mapsPerLayer": int(maps_per_layer),
+        "mapsCaption": ("Feature maps of every convolution and pooling layer, each scaled to "
+                        "its own largest value: red positive, blue negative, white zero."),
+        "examples": _explorer_examples(examples, description["inputShape"], class_names,
+                                       input_kind),
+    }
+    script, style = (explorer.package_text(name) for name in EXPLORER_FILES)
+    title = title or f"Explore the trained network ({model.name})"
+    ident = f"cnnbook-explorer-{uuid.uuid4().hex[:12]}"
+    return HTML(
+        f'<div class="cnnbook-explorer" id="{ident}" data-input-kind="{input_kind}">'
+        f"<style>{style}</style>"
+        f'<p class="cnnbook-explorer-title">{html.escape(title)}</p>'
+        '<div class="cnnbook-explorer-app"></div>'
+        '<p class="cnnbook-explorer-nojs">This explorer needs JavaScript; if you see this '
+        "line, it did not run here (in Jupyter, run the cell; the notebook must be "
+        "trusted).</p>"
+        f'<script type="application/json" class="cnnbook-explorer-data">'
+        f"{_script_safe(json.dumps(data))}</script>"
         f"<script>{_script_safe(script)}</script>"
         "</div>"
     )
