@@ -3,7 +3,8 @@
     python benchmarks/device_epoch_time.py                       # the labs' full sizes
     python benchmarks/device_epoch_time.py --quick               # a small, quick measure
     python benchmarks/device_epoch_time.py --mixed               # also mixed_float16 (GPU)
-    python benchmarks/device_epoch_time.py --quick --save benchmarks/results/device_epoch_time_cpu.txt
+    python benchmarks/device_epoch_time.py --quick \
+        --save benchmarks/results/device_epoch_time_cpu.txt
 
 Each workload trains in a fresh Python process, through the package the labs check
 themselves against: ``cnnbook.mnist`` (the source's 104,202-parameter convnet, rmsprop,

@@ -1,7 +1,7 @@
 """How long does grading a class take, and what does the sandbox cost?
 
-    python benchmarks/grading_class.py                        # 30 submissions of assignment 1
-    python benchmarks/grading_class.py --class-size 30 --overhead-rounds 5 \
+    python -m benchmarks.grading_class                        # 30 submissions of assignment 1
+    python -m benchmarks.grading_class --class-size 30 --overhead-rounds 5 \
         --save benchmarks/results/grading_class.txt
 
 Builds assignment 1 into a temporary folder, writes a class of submissions (a third
@@ -26,12 +26,11 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the repository root: tools is a package there
+from tools import make_assignments  # run from the repository root, as a module (see above)
+from tools.grading import sandbox
+from tools.grading.grade import Grader
 
-from tools import make_assignments  # noqa: E402
-from tools.grading import sandbox  # noqa: E402
-from tools.grading.grade import Grader  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 NAME = "01_convolution"
 WRONG_CELL = """\

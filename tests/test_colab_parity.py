@@ -12,14 +12,13 @@ environment the first time: minutes). Run it with::
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from tools import colab_parity, make_assignments, sync_notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
-import colab_parity  # noqa: E402
-from tools import make_assignments, sync_notebooks
 
 pytestmark = pytest.mark.colab_parity
 

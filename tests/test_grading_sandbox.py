@@ -14,16 +14,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from tools import make_assignments
 from tools.grading import flags, report, sandbox
 from tools.grading.grade import Grade, Grader
+
+ROOT = Path(__file__).resolve().parents[1]
 
 NAME = "01_convolution"
 SECRET = "do-not-leak-4711"
@@ -94,7 +93,8 @@ def hostile_class(built: Path, folder: Path, canary: Path, teacher_file: Path) -
             "for i in range(40):  # answers written ahead, pickled arrays\n"
             "    np.save(f'/tmp/out/p{i}.npy', np.array([Anything()], dtype=object),\n"
             "            allow_pickle=True)\n"
-            "    open(f'/tmp/out/p{i}.json', 'w').write(json.dumps({'ok': True, 'array': True}))\n"
+            "    open(f'/tmp/out/p{i}.json', 'w')"
+            ".write(json.dumps({'ok': True, 'array': True}))\n"
             "os.chmod('/tmp/out', 0o500)\n"
         )), 0.0),
         # Looks for the hidden tests and the teacher's files; answers q1 only if none found.

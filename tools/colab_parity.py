@@ -222,7 +222,9 @@ job = json.load(open(sys.argv[1]))
 notebook = nbformat.reads(json.dumps(job["notebook"]), as_version=4)
 if job["until_first_answer"]:
     cells = notebook.cells
-    first = next(i for i, c in enumerate(cells) if "otter_answer_cell" in c.metadata.get("tags", []))
+    first = next(
+        i for i, c in enumerate(cells) if "otter_answer_cell" in c.metadata.get("tags", [])
+    )
     notebook.cells = cells[:first]
 notebook.cells.append(nbformat.v4.new_code_cell(job["final_check"]))
 NotebookClient(notebook, timeout=job["timeout"], kernel_name="python3",

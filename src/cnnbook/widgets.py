@@ -13,9 +13,10 @@
 
 The two kernel widgets use the conventions of ``conv2d(image, kernel, padding="same")``
 on the grey photo with values in [0, 1], take their presets from
-:data:`cnnbook.kernels.PRESETS`, and show the output through one display mapping, :func:`to_display`: the absolute value, clipped
-to [0, 1] (black is 0, white is 1 or more). An edge of either sign shows up white; a
-flat area under an edge kernel goes black; blur and identity show the photo as it is.
+:data:`cnnbook.kernels.PRESETS`, and show the output through one display mapping,
+:func:`to_display`: the absolute value, clipped to [0, 1] (black is 0, white is 1 or
+more). An edge of either sign shows up white; a flat area under an edge kernel goes
+black; blur and identity show the photo as it is.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import json
 import sys
 import uuid
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -399,7 +400,9 @@ MAX_EXPLORER_EXAMPLES = 100
 DIGIT_NAMES = tuple(str(digit) for digit in range(10))
 
 
-def _explorer_examples(examples, input_shape, class_names, input_kind) -> dict | None:
+def _explorer_examples(
+    examples: Any, input_shape: Any, class_names: Any, input_kind: str
+) -> dict | None:
     """The examples as bytes (0..255) for the page, with a title for the picker each."""
     if examples is None:
         return None
@@ -449,10 +452,11 @@ def _explorer_examples(examples, input_shape, class_names, input_kind) -> dict |
             else f"Or pick a {noun}:"}
 
 
-def model_explorer(model, examples=None, class_names=None, title: str | None = None,
+def model_explorer(model: Any, examples: Any = None, class_names: Any = None,
+                   title: str | None = None,
                    input_kind: str = "auto", input_scale: float = 1 / 255,
                    maps_per_layer: int = 8, score_name: str | None = None,
-                   encoding: str = "auto") -> "HTML":
+                   encoding: str = "auto") -> HTML:
     """A trained Keras model, live in the page: its forward pass runs in the browser.
 
     Like :func:`kernel_playground`, the result is one self-contained HTML snippet (an
