@@ -38,8 +38,12 @@ TIER_BY_FIXTURE = {
     "site_url": "book",
     "chromium": "browser",
     "chromium_page": "browser",
+    "built": "assignments",  # the assignments built with otter assign
+    "graded_class": "assignments",  # tests/test_grading_sandbox.py: a class graded in bwrap
 }
 TIER_BY_FILE = {"test_assignments.py": "assignments"}
+# Tests that execute a whole lab (and then its exercises' solutions) belong to the lab tier.
+TIER_BY_TEST = {"test_solutions_run_after_their_lab": "lab"}
 
 
 def _is_notebook_item(item: pytest.Item) -> bool:
@@ -57,6 +61,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             tiers.add("lab")
         if item.path.name in TIER_BY_FILE:
             tiers.add(TIER_BY_FILE[item.path.name])
+        name = getattr(item, "originalname", item.name)
+        if name in TIER_BY_TEST:
+            tiers.add(TIER_BY_TEST[name])
         for tier in sorted(tiers):
             item.add_marker(tier)
         if tiers or any(item.get_closest_marker(tier) for tier in SLOW_TIERS):
