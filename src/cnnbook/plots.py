@@ -7,51 +7,86 @@ from collections.abc import Sequence
 
 import numpy as np
 
+# The book's figure style, set by every lab's setup cell (``cnnbook.announce_mode``): text
+# large enough to read where the page shows the figure (``cnnbook.book`` enlarges any
+# text that is still too small, and checks it).
+BOOK_STYLE = {
+    "font.size": 11,
+    "axes.titlesize": 11,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 10,
+    "figure.titlesize": 12,
+    "figure.dpi": 110,
+    "savefig.dpi": 110,
+}
+
+
+def use_book_style() -> None:
+    """Apply the book's figure style to every figure drawn from now on."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update(BOOK_STYLE)
+
 
 def _figure(num_axes: int, cols: int, cell_size: float):
     import matplotlib.pyplot as plt
 
     cols = max(1, min(cols, num_axes))
     rows = math.ceil(num_axes / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cell_size * cols, cell_size * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(cell_size * cols, cell_size * rows), squeeze=False
+    )
     for ax in axes.flat[num_axes:]:
         ax.set_axis_off()
     return fig, list(axes.flat[:num_axes])
 
 
-def show_images(images: Sequence[np.ndarray], titles: Sequence[str] | None = None,
-                cols: int = 8, cell_size: float = 1.6, cmap: str = "gray"):
+def show_images(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    cols: int = 8,
+    cell_size: float = 1.6,
+    cmap: str = "gray",
+):
     """A grid of images (grey or RGB), each with an optional title. Returns the figure."""
     fig, axes = _figure(len(images), cols, cell_size)
-    for index, (ax, image) in enumerate(zip(axes, images)):
+    for index, (ax, image) in enumerate(zip(axes, images, strict=False)):
         image = np.asarray(image)
         if image.ndim == 3 and image.shape[-1] == 1:
             image = image[..., 0]
         ax.imshow(image, cmap=cmap if image.ndim == 2 else None)
         ax.set_axis_off()
         if titles is not None:
-            ax.set_title(str(titles[index]), fontsize=9)
+            ax.set_title(str(titles[index]), fontsize="medium")
     fig.tight_layout()
     return fig
 
 
-def show_maps(maps: Sequence[np.ndarray], titles: Sequence[str] | None = None,
-              cols: int = 8, cell_size: float = 1.6, cmap: str = "RdBu_r"):
+def show_maps(
+    maps: Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    cols: int = 8,
+    cell_size: float = 1.6,
+    cmap: str = "RdBu_r",
+):
     """Kernels or feature maps in a diverging colour map centred at zero."""
     fig, axes = _figure(len(maps), cols, cell_size)
-    for index, (ax, values) in enumerate(zip(axes, maps)):
+    for index, (ax, values) in enumerate(zip(axes, maps, strict=False)):
         values = np.asarray(values, dtype=float)
         limit = float(np.abs(values).max()) or 1.0
         ax.imshow(values, cmap=cmap, vmin=-limit, vmax=limit)
         ax.set_axis_off()
         if titles is not None:
-            ax.set_title(str(titles[index]), fontsize=9)
+            ax.set_title(str(titles[index]), fontsize="medium")
     fig.tight_layout()
     return fig
 
 
-def plot_history(history: dict[str, Sequence[float]], metric: str = "accuracy",
-                 title: str | None = None):
+def plot_history(
+    history: dict[str, Sequence[float]], metric: str = "accuracy", title: str | None = None
+):
     """Training and validation curves of one metric per epoch, from ``History.history``."""
     import matplotlib.pyplot as plt
 
@@ -73,10 +108,16 @@ def plot_history(history: dict[str, Sequence[float]], metric: str = "accuracy",
     return fig
 
 
-def draw_number_grid(ax, values, title: str | None = None,
-                     highlights: Sequence[tuple[int, int, int, int]] = (),
-                     colors: Sequence[str] = ("tab:orange", "tab:blue", "tab:green", "tab:red"),
-                     shaded=None, number_format: str = "{:g}", fontsize: float = 11):
+def draw_number_grid(
+    ax,
+    values,
+    title: str | None = None,
+    highlights: Sequence[tuple[int, int, int, int]] = (),
+    colors: Sequence[str] = ("tab:orange", "tab:blue", "tab:green", "tab:red"),
+    shaded=None,
+    number_format: str = "{:g}",
+    fontsize: float = 11,
+):
     """Draw a small 2-D array as a grid of its numbers, for examples worked by hand.
 
     ``highlights`` are rectangles ``(row, col, height, width)`` outlined and tinted in
@@ -96,17 +137,37 @@ def draw_number_grid(ax, values, title: str | None = None,
     for row in range(rows):
         for col in range(cols):
             face = "0.88" if shaded[row, col] else "white"
-            ax.add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, facecolor=face,
-                                   edgecolor="0.6", linewidth=0.8))
-            ax.text(col, row, number_format.format(values[row, col]), ha="center",
-                    va="center", fontsize=fontsize,
-                    color="0.45" if shaded[row, col] else "black")
+            ax.add_patch(
+                Rectangle(
+                    (col - 0.5, row - 0.5), 1, 1, facecolor=face, edgecolor="0.6", linewidth=0.8
+                )
+            )
+            ax.text(
+                col,
+                row,
+                number_format.format(values[row, col]),
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                color="0.45" if shaded[row, col] else "black",
+            )
     for index, (row, col, height, width) in enumerate(highlights):
         color = colors[index % len(colors)]
-        ax.add_patch(Rectangle((col - 0.5, row - 0.5), width, height, facecolor=color,
-                               alpha=0.18, edgecolor="none"))
-        ax.add_patch(Rectangle((col - 0.5, row - 0.5), width, height, facecolor="none",
-                               edgecolor=color, linewidth=2.5))
+        ax.add_patch(
+            Rectangle(
+                (col - 0.5, row - 0.5), width, height, facecolor=color, alpha=0.18, edgecolor="none"
+            )
+        )
+        ax.add_patch(
+            Rectangle(
+                (col - 0.5, row - 0.5),
+                width,
+                height,
+                facecolor="none",
+                edgecolor=color,
+                linewidth=2.5,
+            )
+        )
     ax.set_xlim(-0.6, cols - 0.4)
     ax.set_ylim(rows - 0.4, -0.6)
     ax.set_aspect("equal")
@@ -116,8 +177,12 @@ def draw_number_grid(ax, values, title: str | None = None,
     return ax
 
 
-def plot_confusion_matrix(matrix, class_names: Sequence[str] | None = None,
-                          title: str | None = None, cell_size: float = 0.5):
+def plot_confusion_matrix(
+    matrix,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+    cell_size: float = 0.5,
+):
     """A confusion matrix (rows: true class, columns: predicted class) with its counts.
 
     The colours are on a log scale, so the few mistakes off the diagonal show beside the
@@ -144,8 +209,15 @@ def plot_confusion_matrix(matrix, class_names: Sequence[str] | None = None,
         for col in range(size):
             if matrix[row, col]:
                 colour = "white" if matrix[row, col] > threshold else "black"
-                ax.text(col, row, str(matrix[row, col]), ha="center", va="center",
-                        fontsize=7, color=colour)
+                ax.text(
+                    col,
+                    row,
+                    str(matrix[row, col]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color=colour,
+                )
     ax.set_xticks(range(size), names)
     ax.set_yticks(range(size), names)
     ax.set_xlabel("predicted class")
