@@ -49,16 +49,16 @@ def announce_mode() -> None:
 
 
 # How figures reach the page. Text in a figure must read at MIN_TEXT_PX or more where the
-# page shows it: at most CONTENT_WIDTH_PX wide (the article column at a 1280 px window,
-# measured by tests/test_site.py), and on a phone the figure keeps the width at which its
-# text stays that large and scrolls sideways.
+# page shows it: at most CONTENT_WIDTH_PX wide (in a 1280 px window the column is 672 px
+# in a chapter, 656 px in a lab's output), and on a phone the figure keeps the width at
+# which its text stays that large and scrolls sideways.
 FIGURE_DPI = 110
 MIN_TEXT_PX = 10
-CONTENT_WIDTH_PX = 700
+CONTENT_WIDTH_PX = 640
 # Line art is mostly flat: most pixels equal their right-hand neighbour. A figure with
 # fewer such pixels than this is photo-like (photos, feature maps of photos): lossy WebP.
 LINE_ART_FLAT_SHARE = 0.7
-WEBP_QUALITY = 85
+WEBP_QUALITY = 80
 
 
 def visible_texts(fig) -> list:
