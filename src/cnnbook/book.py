@@ -92,11 +92,19 @@ def smallest_text_pt(fig) -> float | None:
     return min(sizes) if sizes else None
 
 
+def saved_width_px(fig, dpi: int = FIGURE_DPI) -> float:
+    """The width of ``fig`` saved with ``bbox_inches="tight"``: its drawn contents plus the
+    padding, which may be wider or narrower than its ``figsize``."""
+    import matplotlib as mpl
+
+    fig.draw_without_rendering()
+    return (fig.get_tightbbox().width + 2 * mpl.rcParams["savefig.pad_inches"]) * dpi
+
+
 def legible_size_pt(fig, dpi: int = FIGURE_DPI) -> float:
     """The smallest font size (points) that shows at MIN_TEXT_PX with ``fig`` at most
     CONTENT_WIDTH_PX wide (a figure wider than that is scaled down on the page)."""
-    natural_width = fig.get_size_inches()[0] * dpi
-    shrink = min(1.0, CONTENT_WIDTH_PX / natural_width)
+    shrink = min(1.0, CONTENT_WIDTH_PX / saved_width_px(fig, dpi))
     return MIN_TEXT_PX * 72 / (dpi * shrink)
 
 
@@ -104,18 +112,24 @@ def make_legible(fig, dpi: int = FIGURE_DPI) -> int:
     """Enlarge any text of ``fig`` too small to read on the page; return how many.
 
     The figure is laid out again (``tight_layout``) when something changed and it has
-    no layout engine of its own."""
+    no layout engine of its own; larger text can widen it, so this repeats until every
+    text is large enough."""
     import warnings
 
-    least = legible_size_pt(fig, dpi)
-    small = [t for t in visible_texts(fig) if t.get_fontsize() < least - 1e-6]
-    for text in small:
-        text.set_fontsize(least)
-    if small and fig.get_layout_engine() is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "not applied" for odd layouts: keep theirs
-            fig.tight_layout()
-    return len(small)
+    enlarged = 0
+    for _ in range(5):
+        least = legible_size_pt(fig, dpi)
+        small = [t for t in visible_texts(fig) if t.get_fontsize() < least - 1e-6]
+        if not small:
+            break
+        for text in small:
+            text.set_fontsize(least * 1.01)
+        enlarged += len(small)
+        if fig.get_layout_engine() is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "not applied" for odd layouts: keep theirs
+                fig.tight_layout()
+    return enlarged
 
 
 def encode_figure(
