@@ -294,3 +294,36 @@ def test_axe_finds_no_serious_violation(page, mode, site_url, chromium_page):
                         where: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
     )
     assert not violations, f"{page} ({mode}): " + json.dumps(violations, indent=1)
+
+
+# --- what each page loads, and small things ----------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_loads_only_what_it_uses(page, site_url, chromium_page):
+    """MathJax only with maths; no Thebe set-up, icon script or unused widget state;
+    exercises numbered from 1 on every page; a favicon."""
+    open_page(chromium_page, site_url(page + ".html"))
+    scripts = chromium_page.locator("script").evaluate_all(
+        "els => els.map(e => (e.src || '') + ' ' + (e.type || '') + ' ' + e.text.slice(0, 200))"
+    )
+    for unused in ("thebe", "fontawesome.js", "widget-state+json"):
+        assert not [s for s in scripts if unused in s], f"{page} loads {unused}"
+    maths = chromium_page.locator("article .math").count() > 0
+    mathjax = any("mathjax" in s.lower() for s in scripts)
+    assert mathjax == maths, f"{page}: maths {maths}, MathJax loaded {mathjax}"
+
+    numbers = chromium_page.locator("article .exercise .admonition-title").evaluate_all(
+        r"els => els.map(e => (e.textContent.match(/Exercise\s+(\d+)/) || [])[1])"
+    )
+    assert numbers == [str(n) for n in range(1, len(numbers) + 1)], f"{page}: {numbers}"
+    favicon = chromium_page.locator("link[rel='icon']")
+    assert favicon.count() == 1
+
+
+def test_index_page_is_a_page_that_leads_to_the_book(built_book, site_url, chromium_page):
+    index = (built_book / "index.html").read_text()
+    assert '<html lang="en">' in index and f"<title>{CONFIG['title']}</title>" in index
+    assert f'<a href="{PAGES[0]}.html">' in index  # a link, for a browser that does not refresh
+    open_page(chromium_page, site_url("index.html"))
+    chromium_page.wait_for_url("**/" + PAGES[0] + ".html")
