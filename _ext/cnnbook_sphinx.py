@@ -60,7 +60,7 @@ ICON_RULE = re.compile(r'((?:\.fa-[a-z0-9-]+:{1,2}before,?)+)\{content:"([^"]+)"
 ICON_CLASS = re.compile(r"\bfa-[a-z0-9-]+\b")
 # the sidebar's expand buttons: a chapter's link, then its <details><summary>
 SECTIONS_TOGGLE = re.compile(
-    r'(<a class="reference internal" href="[^"]*">([^<]+)</a><details)><summary>'
+    r'(<a class="[^"]*reference internal[^"]*" href="[^"]*">([^<]+)</a><details[^>]*)><summary>'
 )
 ICON_SCRIPT = re.compile(r'[ \t]*<script defer src="[^"]*/fontawesome\.js[^"]*"></script>\n?')
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
