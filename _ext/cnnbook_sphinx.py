@@ -62,6 +62,14 @@ ICON_CLASS = re.compile(r"\bfa-[a-z0-9-]+\b")
 SECTIONS_TOGGLE = re.compile(
     r'(<a class="[^"]*reference internal[^"]*" href="[^"]*">([^<]+)</a><details[^>]*)><summary>'
 )
+# The search index and its code: the search page needs them; other pages only send the
+# query there (search as you type is off).
+SEARCH_SCRIPTS = re.compile(
+    r'[ \t]*<script src="[^"]*(?:searchtools|language_data|searchindex)\.js"></script>\n?'
+)
+# Scripts run after the page is parsed, so they do not hold up its first paint; the
+# one an inline script of the template uses right away stays as it is.
+RUN_AT_ONCE = ("documentation_options.js",)
 ICON_SCRIPT = re.compile(r'[ \t]*<script defer src="[^"]*/fontawesome\.js[^"]*"></script>\n?')
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
@@ -174,6 +182,19 @@ def has_maths(doctree) -> bool:
     )
 
 
+def deferred(script):
+    """A copy of a script file's entry that runs after the page is parsed (an inline script,
+    an async one or one in RUN_AT_ONCE stays as it is)."""
+    from sphinx.builders.html._assets import _JavaScript
+
+    filename = str(getattr(script, "filename", "") or "")
+    attributes = dict(getattr(script, "attributes", {}))
+    if not filename or filename.endswith(RUN_AT_ONCE) or "async" in attributes:
+        return script
+    attributes.setdefault("defer", "defer")
+    return _JavaScript(filename, priority=getattr(script, "priority", 500), **attributes)
+
+
 def drop_unused_scripts(app, pagename, templatename, context, doctree):
     """Leave off the scripts this page does not use (runs after the handlers that add them).
 
@@ -194,6 +215,8 @@ def drop_unused_scripts(app, pagename, templatename, context, doctree):
         return is_mathjax and not maths
 
     context["script_files"][:] = [s for s in context.get("script_files", []) if not unused(s)]
+    if pagename != "search":  # the search page's inline script needs doctools.js at once
+        context["script_files"][:] = [deferred(s) for s in context["script_files"]]
     context["css_files"][:] = [
         c
         for c in context.get("css_files", [])
@@ -238,12 +261,15 @@ def finish_pages(app, exception):
     - no fontawesome.js (1.5 MB, loaded on every page to redraw the icons that the
       theme's CSS and web fonts already draw);
     - the sidebar's expand buttons get a name ("Sections of Edge filters");
-    - the sidebar's search button is named by its visible text ("Search Ctrl+K")."""
+    - the sidebar's search button is named by its visible text ("Search Ctrl+K");
+    - the search index and its code only on the search page."""
     if exception is not None or app.builder.format != "html":
         return
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         done = ICON_SCRIPT.sub("", text)
+        if page.name != "search.html":
+            done = SEARCH_SCRIPTS.sub("", done)
         done = SECTIONS_TOGGLE.sub(
             lambda m: f'{m.group(1)}><summary aria-label="Sections of {m.group(2).strip()}">',
             done,
