@@ -327,3 +327,14 @@ def test_index_page_is_a_page_that_leads_to_the_book(built_book, site_url, chrom
     assert f'<a href="{PAGES[0]}.html">' in index  # a link, for a browser that does not refresh
     open_page(chromium_page, site_url("index.html"))
     chromium_page.wait_for_url("**/" + PAGES[0] + ".html")
+
+
+def test_search_finds_a_word_of_the_book(site_url, chromium_page):
+    """The search box (Ctrl+K) sends the query to the search page, which finds it."""
+    open_page(chromium_page, site_url(NAVIGATION_PAGE + ".html"))
+    chromium_page.keyboard.press("Control+k")
+    chromium_page.locator("#pst-search-dialog input[name=q]").fill("Sobel")
+    chromium_page.keyboard.press("Enter")
+    chromium_page.wait_for_url("**/search.html?q=Sobel*")
+    chromium_page.wait_for_selector("#search-results li", timeout=15000)
+    assert chromium_page.locator("#search-results li").count() >= 1
