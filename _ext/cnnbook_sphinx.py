@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import os
 import posixpath
 import re
 import shutil
@@ -32,6 +31,8 @@ from pathlib import Path
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
+
+from cnnbook.config import quick_mode  # the one definition of quick mode
 
 # MathJax from its components: the loader, TeX input (extensions load when a page needs
 # them), HTML-CSS output whose fonts load one by one, and the hidden MathML screen readers
@@ -321,10 +322,6 @@ def subset_icon_fonts(app, exception):
         subsetter.populate(unicodes=keep)
         subsetter.subset(font)
         subset.save_font(font, str(font_path), options)
-
-
-def quick_mode() -> bool:
-    return os.environ.get("CNNBOOK_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def mode_name() -> str:

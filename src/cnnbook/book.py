@@ -9,12 +9,36 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cnnbook.config import mode_banner
+from cnnbook.config import quick_mode
 
 if TYPE_CHECKING:
     from IPython.display import HTML
+    from matplotlib.figure import Figure
 
 MODE_BANNER_KEY = "quick_mode_banner"
+QUICK_MODE_TEXT = (
+    "This page ran in <b>quick mode</b> (<code>CNNBOOK_QUICK=1</code>): epochs and "
+    "sample sizes were shrunk so that it runs in seconds. Its numbers and plots show "
+    "that the code works, not what the models can do. Run it without "
+    "<code>CNNBOOK_QUICK</code> for the real results."
+)
+
+
+def mode_banner() -> HTML | None:
+    """An HTML note saying the page ran in quick mode, or ``None`` in full mode.
+
+    Notebooks display it in their setup cell; chapters glue it, so a reader never
+    mistakes quick-mode numbers for real ones.
+    """
+    from IPython.display import HTML
+
+    if not quick_mode():
+        return None
+    return HTML(
+        '<div class="admonition warning cnnbook-quick-mode">'
+        '<p class="admonition-title">Quick mode</p>'
+        f"<p>{QUICK_MODE_TEXT}</p></div>"
+    )
 
 
 def glue(name: str, value: Any, display: bool = True) -> None:
@@ -263,3 +287,74 @@ def styled_table(frame, formats: dict | None = None):
     if frame.index.name is None and pd.api.types.is_integer_dtype(frame.index):
         styler = styler.hide(axis="index")
     return styler
+
+
+def html_table(rows: list[dict]) -> "HTML":
+    """Dicts that share their keys as an HTML table (whole numbers with thousands commas)."""
+    import html
+
+    from IPython.display import HTML
+
+    if not rows:
+        raise ValueError("html_table needs at least one row")
+
+    def cell(value) -> str:
+        is_whole = isinstance(value, int) and not isinstance(value, bool)
+        text = f"{value:,}" if is_whole else str(value)
+        return f"<td>{html.escape(text)}</td>"
+
+    head = "".join(f"<th>{html.escape(str(key))}</th>" for key in rows[0])
+    body = "".join("<tr>" + "".join(map(cell, row.values())) + "</tr>" for row in rows)
+    return HTML(f'<table class="cnnbook-table"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table>")
+
+
+LAST_RUN_KEY = "last_run"
+
+
+def compute_device() -> str:
+    """``"GPU (name)"`` when TensorFlow sees a GPU, else ``"CPU"``: where Keras trains."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "")
+    count = f"{len(gpus)} x " if len(gpus) > 1 else ""
+    return f"GPU ({count}{name})" if name else "GPU"
+
+
+def last_run(when=None) -> str:
+    """When and where this run happened: date, mode, device, TensorFlow and Keras versions."""
+    import datetime
+
+    import keras
+    import tensorflow as tf
+
+    from cnnbook.config import quick_mode
+
+    when = when or datetime.datetime.now(datetime.timezone.utc)
+    mode = "quick mode" if quick_mode() else "full mode"
+    return (
+        f"Last run {when:%Y-%m-%d %H:%M} UTC, {mode}, on {compute_device()}, "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    )
+
+
+def glue_last_run() -> None:
+    """Print the run's date, mode, device and versions, and glue them for the chapter.
+
+    The labs' setup cell calls this; each chapter pastes the line under its title
+    (key ``last_run``), so a reader sees when and where the page's numbers were made.
+    """
+    import html
+
+    from IPython.display import HTML
+
+    line = last_run()
+    print(line)
+    glue(
+        LAST_RUN_KEY,
+        HTML(f'<p class="cnnbook-last-run"><small>{html.escape(line)}</small></p>'),
+        display=False,
+    )
