@@ -34,16 +34,43 @@ from sphinx.util.docutils import SphinxDirective
 
 from cnnbook.config import quick_mode  # the one definition of quick mode
 
-# MathJax's TeX input with HTML-CSS output: its fonts load one by one as a page needs them
-# (the SVG bundle carries all its glyphs: 679 kB compressed against 262 kB).
+# MathJax from its components: the loader, TeX input (extensions load when a page needs
+# them), HTML-CSS output whose fonts load one by one, and the hidden MathML screen readers
+# read: 165 kB compressed, where the SVG bundle was 679 kB and the CHTML bundle 262 kB.
 MATHJAX_ES5 = Path("node_modules/mathjax/es5")
-MATHJAX_FILES = ["tex-chtml.js", "output/chtml/fonts/woff-v2"]
+MATHJAX_FILES = [
+    "startup.js",
+    "core.js",
+    "input/tex.js",
+    "input/tex/extensions",
+    "output/chtml.js",
+    "output/chtml/fonts/tex.js",
+    "output/chtml/fonts/woff-v2",
+    "a11y/assistive-mml.js",
+]
+MATHJAX_COMPONENTS = ["input/tex", "output/chtml", "a11y/assistive-mml"]
 MATHJAX_STATIC = "vendor/mathjax"
 
 # A base64 image inside a page's HTML (the figures glued from the labs).
 DATA_IMAGE = re.compile(r'src="data:image/(png|jpeg|webp|gif);base64,([A-Za-z0-9+/=\s]+)"')
 # Scripts no page of this book uses (matched against a script's file name or inline body).
 UNUSED_SCRIPTS = ("sphinx-thebe.js", "THEBE_JS_URL")
+ICON_FONTS = "vendor/fontawesome/webfonts"
+# ".fa-bars:before,.fa-navicon:before{content:"\f0c9"}": the theme's CSS names its icons
+ICON_RULE = re.compile(r'((?:\.fa-[a-z0-9-]+:{1,2}before,?)+)\{content:"([^"]+)"\}')
+ICON_CLASS = re.compile(r"\bfa-[a-z0-9-]+\b")
+# the sidebar's expand buttons: a chapter's link, then its <details><summary>
+SECTIONS_TOGGLE = re.compile(
+    r'(<a class="[^"]*reference internal[^"]*" href="[^"]*">([^<]+)</a><details[^>]*)><summary>'
+)
+# The search index and its code: the search page needs them; other pages only send the
+# query there (search as you type is off).
+SEARCH_SCRIPTS = re.compile(
+    r'[ \t]*<script src="[^"]*(?:searchtools|language_data|searchindex)\.js"></script>\n?'
+)
+# Scripts run after the page is parsed, so they do not hold up its first paint; the
+# one an inline script of the template uses right away stays as it is.
+RUN_AT_ONCE = ("documentation_options.js",)
 ICON_SCRIPT = re.compile(r'[ \t]*<script defer src="[^"]*/fontawesome\.js[^"]*"></script>\n?')
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
@@ -156,6 +183,19 @@ def has_maths(doctree) -> bool:
     )
 
 
+def deferred(script):
+    """A copy of a script file's entry that runs after the page is parsed (an inline script,
+    an async one or one in RUN_AT_ONCE stays as it is)."""
+    from sphinx.builders.html._assets import _JavaScript
+
+    filename = str(getattr(script, "filename", "") or "")
+    attributes = dict(getattr(script, "attributes", {}))
+    if not filename or filename.endswith(RUN_AT_ONCE) or "async" in attributes:
+        return script
+    attributes.setdefault("defer", "defer")
+    return _JavaScript(filename, priority=getattr(script, "priority", 500), **attributes)
+
+
 def drop_unused_scripts(app, pagename, templatename, context, doctree):
     """Leave off the scripts this page does not use (runs after the handlers that add them).
 
@@ -176,6 +216,8 @@ def drop_unused_scripts(app, pagename, templatename, context, doctree):
         return is_mathjax and not maths
 
     context["script_files"][:] = [s for s in context.get("script_files", []) if not unused(s)]
+    if pagename != "search":  # the search page's inline script needs doctools.js at once
+        context["script_files"][:] = [deferred(s) for s in context["script_files"]]
     context["css_files"][:] = [
         c
         for c in context.get("css_files", [])
@@ -208,20 +250,78 @@ def number_exercises_per_page(app, env):
 
 def theme_defaults(app, config):
     """Colour mode "auto" when the reader has not chosen one (the theme's default, empty,
-    logs an error on a first visit)."""
+    logs an error on a first visit); MathJax loads its components (MATHJAX_COMPONENTS)."""
     config.html_context.setdefault("default_mode", "auto")
+    config.mathjax3_config = config.mathjax3_config or {}
+    config.mathjax3_config.setdefault("loader", {"load": MATHJAX_COMPONENTS})
 
 
-def drop_icon_script(app, exception):
-    """The theme's templates load fontawesome.js (1.5 MB) on every page to redraw icons
-    its CSS and web fonts already draw: leave it off the written pages."""
+def finish_pages(app, exception):
+    """Last touches to the written pages, which the theme's templates fix:
+
+    - no fontawesome.js (1.5 MB, loaded on every page to redraw the icons that the
+      theme's CSS and web fonts already draw);
+    - the sidebar's expand buttons get a name ("Sections of Edge filters");
+    - the sidebar's search button is named by its visible text ("Search Ctrl+K");
+    - the search index and its code only on the search page."""
     if exception is not None or app.builder.format != "html":
         return
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf-8")
-        lighter = ICON_SCRIPT.sub("", text)
-        if lighter != text:
-            page.write_text(lighter, encoding="utf-8")
+        done = ICON_SCRIPT.sub("", text)
+        if page.name != "search.html":
+            done = SEARCH_SCRIPTS.sub("", done)
+        done = SECTIONS_TOGGLE.sub(
+            lambda m: f'{m.group(1)}><summary aria-label="Sections of {m.group(2).strip()}">',
+            done,
+        )
+        done = done.replace(
+            'class="btn search-button-field search-button__button pst-js-only" title="Search" '
+            'aria-label="Search"',
+            'class="btn search-button-field search-button__button pst-js-only" title="Search"',
+        )
+        if done != text:
+            page.write_text(done, encoding="utf-8")
+
+
+def css_code_points(value: str) -> set[int]:
+    """The characters of a CSS string: escapes (``\\f0c9``) and literal characters."""
+    return {
+        int(m.group(1), 16) if m.group(1) else ord(m.group(2))
+        for m in re.finditer(r"\\([0-9a-fA-F]{1,6}) ?|(.)", value, re.DOTALL)
+    }
+
+
+def subset_icon_fonts(app, exception):
+    """Keep in the theme's icon fonts only the icons the book shows (fontTools): the
+    classes its pages and scripts use, and those the theme's CSS draws by itself
+    (admonition titles, external links). 275 kB of fonts become a few kB."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from fontTools import subset
+
+    static = Path(app.outdir) / "_static"
+    css = "".join(p.read_text(encoding="utf-8", errors="ignore") for p in static.rglob("*.css"))
+    icons = {}
+    for selectors, value in ICON_RULE.findall(css):
+        for name in re.findall(r"\.(fa-[a-z0-9-]+)", selectors):
+            icons[name] = css_code_points(value)
+    sources = [*Path(app.outdir).rglob("*.html"), *static.rglob("*.js")]
+    used = set()
+    for source in sources:
+        if source.name != "fontawesome.js":  # it names every icon
+            used.update(ICON_CLASS.findall(source.read_text(encoding="utf-8", errors="ignore")))
+    keep = set().union(*(icons[name] for name in used if name in icons))
+    rest = ICON_RULE.sub("", css)  # icons the CSS draws without a class
+    keep |= {c for c in css_code_points(rest) if 0xE000 <= c <= 0xF8FF}
+    options = subset.Options()
+    options.flavor = "woff2"
+    for font_path in (static / ICON_FONTS).glob("*.woff2"):
+        font = subset.load_font(str(font_path), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=keep)
+        subsetter.subset(font)
+        subset.save_font(font, str(font_path), options)
 
 
 def mode_name() -> str:
@@ -271,7 +371,8 @@ def setup(app):
     app.add_directive("lab", LabDirective)
     # _static/cnnbook.js and .css: jupyter-book adds every script and style in _static
     app.connect("build-finished", copy_mathjax)
-    app.connect("build-finished", drop_icon_script)
+    app.connect("build-finished", finish_pages)
+    app.connect("build-finished", subset_icon_fonts)
     # before sphinx-external-toc's, which writes a bare redirect unless index.html exists
     app.connect("build-finished", write_index_page, priority=400)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -146,7 +146,8 @@ def test_phone_menu_opens_the_navigation_drawer(site_url, phone_page):
     drawer.wait_for(state="visible", timeout=5000)
     assert drawer.evaluate("d => d.open")
     links = [a for a in drawer.locator("nav a").all() if a.is_visible()]
-    assert len(links) >= len(PAGES) - 1, "the drawer does not show the book's pages"
+    chapters = [p for p in PAGES if p.startswith("chapters/")]
+    assert len(links) >= len(chapters), "the drawer does not show the book's chapters"
     phone_page.keyboard.press("Escape")
     drawer.wait_for(state="hidden", timeout=5000)
 
@@ -166,7 +167,8 @@ def test_desktop_menu_collapses_the_sidebar_and_one_search_box(site_url, chromiu
     [menu] = visible(chromium_page, ".primary-toggle")
     menu.click()
     chromium_page.wait_for_function(
-        "() => !document.querySelector('#pst-primary-sidebar').checkVisibility()"
+        "() => !document.querySelector('#pst-primary-sidebar')"
+        ".checkVisibility({visibilityProperty: true})"
     )
     menu.click()
     sidebar.wait_for(state="visible", timeout=5000)
@@ -229,8 +231,10 @@ def test_figure_text_is_legible_on_desktop_and_phone(page, site_url, chromium_pa
         ]
         width = browser_page.viewport_size["width"]
         assert not small, f"{page} at {width} px: figure text under {MIN_TEXT_PX} px: {small}"
+    # a plot shown another way (plt.show) has no such record; widgets show photos, not plots
     plain = chromium_page.locator("article .cell_output img").evaluate_all(
-        "els => els.filter(e => !e.closest('.cnnbook-figure')).map(e => e.alt)"
+        "els => els.filter(e => !e.closest('.cnnbook-figure, .cnnbook-playground, "
+        ".cnnbook-explorer')).map(e => e.alt)"
     )
     assert not plain, f"{page}: figures shown without cnnbook.book (no legibility record): {plain}"
 
@@ -287,3 +291,47 @@ def test_axe_finds_no_serious_violation(page, mode, site_url, chromium_page):
                         where: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
     )
     assert not violations, f"{page} ({mode}): " + json.dumps(violations, indent=1)
+
+
+# --- what each page loads, and small things ----------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_loads_only_what_it_uses(page, site_url, chromium_page):
+    """MathJax only with maths; no Thebe set-up, icon script or unused widget state;
+    exercises numbered from 1 on every page; a favicon."""
+    open_page(chromium_page, site_url(page + ".html"))
+    scripts = chromium_page.locator("script").evaluate_all(
+        "els => els.map(e => (e.src || '') + ' ' + (e.type || '') + ' ' + e.text.slice(0, 200))"
+    )
+    for unused in ("thebe", "fontawesome.js", "widget-state+json"):
+        assert not [s for s in scripts if unused in s], f"{page} loads {unused}"
+    maths = chromium_page.locator("article .math").count() > 0
+    mathjax = any("mathjax" in s.lower() for s in scripts)
+    assert mathjax == maths, f"{page}: maths {maths}, MathJax loaded {mathjax}"
+
+    numbers = chromium_page.locator("article .exercise .admonition-title").evaluate_all(
+        r"els => els.map(e => (e.textContent.match(/Exercise\s+(\d+)/) || [])[1])"
+    )
+    assert numbers == [str(n) for n in range(1, len(numbers) + 1)], f"{page}: {numbers}"
+    favicon = chromium_page.locator("link[rel='icon']")
+    assert favicon.count() == 1
+
+
+def test_index_page_is_a_page_that_leads_to_the_book(built_book, site_url, chromium_page):
+    index = (built_book / "index.html").read_text()
+    assert '<html lang="en">' in index and f"<title>{CONFIG['title']}</title>" in index
+    assert f'<a href="{PAGES[0]}.html">' in index  # a link, for a browser that does not refresh
+    open_page(chromium_page, site_url("index.html"))
+    chromium_page.wait_for_url("**/" + PAGES[0] + ".html")
+
+
+def test_search_finds_a_word_of_the_book(site_url, chromium_page):
+    """The search box (Ctrl+K) sends the query to the search page, which finds it."""
+    open_page(chromium_page, site_url(NAVIGATION_PAGE + ".html"))
+    chromium_page.keyboard.press("Control+k")
+    chromium_page.locator("#pst-search-dialog input[name=q]").fill("Sobel")
+    chromium_page.keyboard.press("Enter")
+    chromium_page.wait_for_url("**/search.html?q=Sobel*")
+    chromium_page.wait_for_selector("#search-results li", timeout=15000)
+    assert chromium_page.locator("#search-results li").count() >= 1

@@ -72,16 +72,16 @@ def announce_mode() -> None:
 
 
 # How figures reach the page. Text in a figure must read at MIN_TEXT_PX or more where the
-# page shows it: at most CONTENT_WIDTH_PX wide (the article column at a 1280 px window,
-# measured by tests/test_site.py), and on a phone the figure keeps the width at which its
-# text stays that large and scrolls sideways.
+# page shows it: at most CONTENT_WIDTH_PX wide (in a 1280 px window the column is 672 px
+# in a chapter, 656 px in a lab's output), and on a phone the figure keeps the width at
+# which its text stays that large and scrolls sideways.
 FIGURE_DPI = 110
 MIN_TEXT_PX = 10
-CONTENT_WIDTH_PX = 700
+CONTENT_WIDTH_PX = 640
 # Line art is mostly flat: most pixels equal their right-hand neighbour. A figure with
 # fewer such pixels than this is photo-like (photos, feature maps of photos): lossy WebP.
 LINE_ART_FLAT_SHARE = 0.7
-WEBP_QUALITY = 85
+WEBP_QUALITY = 80
 
 
 def visible_texts(fig) -> list:
@@ -115,11 +115,19 @@ def smallest_text_pt(fig) -> float | None:
     return min(sizes) if sizes else None
 
 
+def saved_width_px(fig, dpi: int = FIGURE_DPI) -> float:
+    """The width of ``fig`` saved with ``bbox_inches="tight"``: its drawn contents plus the
+    padding, which may be wider or narrower than its ``figsize``."""
+    import matplotlib as mpl
+
+    fig.draw_without_rendering()
+    return (fig.get_tightbbox().width + 2 * mpl.rcParams["savefig.pad_inches"]) * dpi
+
+
 def legible_size_pt(fig, dpi: int = FIGURE_DPI) -> float:
     """The smallest font size (points) that shows at MIN_TEXT_PX with ``fig`` at most
     CONTENT_WIDTH_PX wide (a figure wider than that is scaled down on the page)."""
-    natural_width = fig.get_size_inches()[0] * dpi
-    shrink = min(1.0, CONTENT_WIDTH_PX / natural_width)
+    shrink = min(1.0, CONTENT_WIDTH_PX / saved_width_px(fig, dpi))
     return MIN_TEXT_PX * 72 / (dpi * shrink)
 
 
@@ -127,18 +135,24 @@ def make_legible(fig, dpi: int = FIGURE_DPI) -> int:
     """Enlarge any text of ``fig`` too small to read on the page; return how many.
 
     The figure is laid out again (``tight_layout``) when something changed and it has
-    no layout engine of its own."""
+    no layout engine of its own; larger text can widen it, so this repeats until every
+    text is large enough."""
     import warnings
 
-    least = legible_size_pt(fig, dpi)
-    small = [t for t in visible_texts(fig) if t.get_fontsize() < least - 1e-6]
-    for text in small:
-        text.set_fontsize(least)
-    if small and fig.get_layout_engine() is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "not applied" for odd layouts: keep theirs
-            fig.tight_layout()
-    return len(small)
+    enlarged = 0
+    for _ in range(5):
+        least = legible_size_pt(fig, dpi)
+        small = [t for t in visible_texts(fig) if t.get_fontsize() < least - 1e-6]
+        if not small:
+            break
+        for text in small:
+            text.set_fontsize(least * 1.01)
+        enlarged += len(small)
+        if fig.get_layout_engine() is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "not applied" for odd layouts: keep theirs
+                fig.tight_layout()
+    return enlarged
 
 
 def encode_figure(
