@@ -1,6 +1,6 @@
 """Colab parity: every lab and student assignment, in Colab's packages, installed by its own cell.
 
-The tier is marked ``colab`` and left out of the default run (it makes a virtual
+The heavy tests are marked ``colab`` and left out of the default run (it makes a virtual
 environment the first time: minutes). Run it with::
 
     CNNBOOK_DATA=../shared/data python -m pytest -m colab tests/test_colab_parity.py
@@ -22,8 +22,6 @@ sys.path.insert(0, str(ROOT / "tools"))
 import colab_parity  # noqa: E402
 import make_assignments  # noqa: E402
 import sync_notebooks  # noqa: E402
-
-pytestmark = pytest.mark.colab
 
 LABS = [p.stem for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
 ASSIGNMENTS = [p.stem for p in make_assignments.source_paths()]
@@ -56,6 +54,7 @@ def test_pins_name_colab_source_date_and_the_packages_the_book_needs():
     assert all(dep in pins for dep in wheel_deps)
 
 
+@pytest.mark.colab
 def test_the_wheel_carries_the_version_the_notebooks_install(colab):
     _, wheel, _, _ = colab
     version = sync_notebooks.book_version()
@@ -63,6 +62,7 @@ def test_the_wheel_carries_the_version_the_notebooks_install(colab):
     assert sync_notebooks.release_tag() == f"v{version}"
 
 
+@pytest.mark.colab
 @pytest.mark.parametrize("name", LABS)
 def test_lab_runs_on_colab_packages(colab, name):
     venv_python, _, env, scratch = colab
@@ -71,6 +71,7 @@ def test_lab_runs_on_colab_packages(colab, name):
     assert job.replaced == {}  # the setup cell replaced none of Colab's packages
 
 
+@pytest.mark.colab
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_student_assignment_runs_on_colab_packages(colab, name):
     """The student copy, its blanks filled with the solutions: every public check passes."""
