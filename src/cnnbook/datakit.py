@@ -343,10 +343,10 @@ def _fetch_cats_and_dogs(root: Path, progress: bool) -> None:
                         f"{archive} does not hold the cats_and_dogs_filtered layout"
                     )
                 inner.rename(root / "cats_and_dogs")
-    except zipfile.BadZipFile as error:
-        archive.unlink()  # our own download, not a reader's file
+    except (zipfile.BadZipFile, data.DataIntegrityError) as error:
+        archive.unlink()  # our own download, not a reader's file: the next fetch starts over
         raise data.DataIntegrityError(
-            f"{remote.url} did not bring a zip archive ({error}); it was not kept. "
+            f"{remote.url} did not bring the photos' zip archive ({error}); it was not kept. "
             "Run the command again."
         ) from error
 
