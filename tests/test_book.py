@@ -353,4 +353,5 @@ def test_every_built_chapter_says_when_and_where_it_last_ran(built_book):
             r"TensorFlow [\d.]+\w*, Keras [\d.]+\w*",
             line,
         ), line
-        assert html.index("cnnbook-last-run") < html.index("<h2") if "<h2" in html else True
+        title = html.index("<h1")  # right under the chapter's title
+        assert title < html.index("cnnbook-last-run") < html.index("<p>", title), chapter
