@@ -25,8 +25,9 @@ script do the same thing:
    setup cell must not replace Colab's own packages. The one known exception is the
    assignments' grader cell: otter-grader 7 requires ipywidgets 8, so installing it
    replaces Colab's ipywidgets 7.7.1 (and a few more, ``OTTER_REPLACES``); that is allowed,
-   and reported, and anything else fails. Between notebooks the environment is put back
-   as it was made (``restore_venv``), as a fresh Colab runtime would be.
+   and reported, and anything else fails. Before each lab the environment is put back as
+   it was made (``restore_venv``), as a fresh Colab runtime would be; the assignments run
+   one after the other as in one Colab session (otter stays installed, cnnbook does not).
 
     python tools/colab_parity.py                 # everything
     python tools/colab_parity.py 04_mnist_convnet 02_edge_filters   # some notebooks
@@ -324,7 +325,11 @@ def kernel_env(venv_python: Path, wheel: Path, scratch: Path) -> dict[str, str]:
 def run_job(job: Job, venv_python: Path, env: dict[str, str], scratch: Path) -> float:
     """Run one notebook from a fresh folder outside the repository; returns its seconds."""
     workdir = Path(tempfile.mkdtemp(prefix="notebook-", dir=scratch))
-    restore_venv(venv_python)  # a fresh "Colab runtime": no cnnbook, no otter, Colab's pins
+    if job.installs_otter:  # one Colab session for the assignments: otter stays (it is slow
+        # to install), cnnbook goes, so that the setup cell installs it again
+        _run([str(venv_python), "-m", "pip", "uninstall", "--quiet", "-y", "cnnbook"])
+    else:  # a fresh Colab runtime: no cnnbook, no otter, Colab's pins
+        restore_venv(venv_python)
     prefix = str(venv_python.parent.parent)
     spec = {
         "notebook": job.notebook,
