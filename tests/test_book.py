@@ -15,9 +15,9 @@ import pytest
 import tomllib
 import yaml
 
+from tools import sync_notebooks  # a tool, not part of the package
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import sync_notebooks  # noqa: E402  (a tool, not part of the package)
 
 
 def toc_files() -> list[str]:

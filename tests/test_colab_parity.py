@@ -1,9 +1,9 @@
 """Colab parity: every lab and student assignment, in Colab's packages, installed by its own cell.
 
-The heavy tests are marked ``colab`` and left out of the default run (it makes a virtual
+The heavy tests are marked ``colab_parity`` and left out of the default run (it makes a virtual
 environment the first time: minutes). Run it with::
 
-    CNNBOOK_DATA=../shared/data python -m pytest -m colab tests/test_colab_parity.py
+    CNNBOOK_DATA=../shared/data python -m pytest -m colab_parity tests/test_colab_parity.py
 
 ``.ci/run`` does. What it does and what "runs" means for a student copy is explained in
 ``tools/colab_parity.py``.
@@ -18,10 +18,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
 import colab_parity  # noqa: E402
-import make_assignments  # noqa: E402
-import sync_notebooks  # noqa: E402
+from tools import make_assignments, sync_notebooks
 
 LABS = [p.stem for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
 ASSIGNMENTS = [p.stem for p in make_assignments.source_paths()]
@@ -54,7 +52,7 @@ def test_pins_name_colab_source_date_and_the_packages_the_book_needs():
     assert all(dep in pins for dep in wheel_deps)
 
 
-@pytest.mark.colab
+@pytest.mark.colab_parity
 def test_the_wheel_carries_the_version_the_notebooks_install(colab):
     _, wheel, _, _ = colab
     version = sync_notebooks.book_version()
@@ -62,7 +60,7 @@ def test_the_wheel_carries_the_version_the_notebooks_install(colab):
     assert sync_notebooks.release_tag() == f"v{version}"
 
 
-@pytest.mark.colab
+@pytest.mark.colab_parity
 @pytest.mark.parametrize("name", LABS)
 def test_lab_runs_on_colab_packages(colab, name):
     venv_python, _, env, scratch = colab
@@ -71,7 +69,7 @@ def test_lab_runs_on_colab_packages(colab, name):
     assert job.replaced == {}  # the setup cell replaced none of Colab's packages
 
 
-@pytest.mark.colab
+@pytest.mark.colab_parity
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_student_assignment_runs_on_colab_packages(colab, name):
     """The student copy, its blanks filled with the solutions: every public check passes."""

@@ -1,6 +1,6 @@
 """Run every lab and every student assignment as Colab would: Colab's packages, our wheel.
 
-The Colab-parity tier (``python -m pytest -m colab``, called by ``.ci/run``) and this
+The Colab-parity tier (``python -m pytest -m colab_parity``, called by ``.ci/run``) and this
 script do the same thing:
 
 1. a virtual environment with Colab's runtime pins (``colab/requirements-colab.txt``),
@@ -63,9 +63,11 @@ OTTER_REPLACES = frozenset(
 )
 NOTEBOOK_TIMEOUT_S = 1200
 
-sys.path.insert(0, str(ROOT / "tools"))
-import make_assignments  # noqa: E402
-import sync_notebooks  # noqa: E402
+if __package__:
+    from tools import make_assignments, sync_notebooks
+else:  # run as a script: its folder is on sys.path
+    import make_assignments
+    import sync_notebooks
 
 
 # --------------------------------------------------------------------------- the environment

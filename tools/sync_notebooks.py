@@ -120,7 +120,8 @@ def notebook_paths(root: Path = ROOT) -> list[Path]:
 
 
 def dumps(notebook: dict) -> str:
-    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+    """The notebook as nbformat and ``ruff format`` write it (sorted keys), so they agree."""
+    return json.dumps(notebook, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -344,7 +344,7 @@ def _fetch_cats_and_dogs(root: Path, progress: bool) -> None:
             with tempfile.TemporaryDirectory(dir=root) as scratch:
                 zipped.extractall(scratch)
                 inner = Path(scratch) / "cats_and_dogs_filtered"
-                if not data._has_cats_and_dogs_layout(inner):
+                if data._missing_class_folders(inner):
                     raise data.DataIntegrityError(
                         f"{archive} does not hold the cats_and_dogs_filtered layout"
                     )
