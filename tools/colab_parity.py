@@ -170,9 +170,13 @@ def restore_venv(venv_python: Path) -> None:
 
 
 def _frozen(text: str) -> dict[str, str]:
+    """``{name: version}`` of a ``pip freeze``; a direct install (``name @ url``) as its url."""
     found = {}
     for line in text.splitlines():
-        if "==" in line:
+        if " @ " in line:
+            name, url = line.split(" @ ", 1)
+            found[normalise(name)] = url.strip()
+        elif "==" in line:
             name, version = line.split("==", 1)
             found[normalise(name)] = version.strip()
     return found
@@ -251,8 +255,8 @@ def assignment_jobs(out: Path, names: list[str] | None = None) -> list[Job]:
         if names and source.stem not in names:
             continue
         folder = make_assignments.build_one(source, out)
-        student = json.loads((folder / "student" / source.name).read_text())
-        teacher = json.loads((folder / "autograder" / source.name).read_text())
+        student = json.loads(make_assignments.student_copy(folder).read_text())
+        teacher = json.loads(make_assignments.solutions_copy(folder).read_text())
         filled = filled_with_solutions(student, teacher)
         jobs.append(Job(f"{source.stem} (student copy)", filled, installs_otter=True))
     return jobs
@@ -283,6 +287,9 @@ assert "google.colab" in sys.modules, "the stand-in google.colab was not importe
 assert sys.prefix == {prefix!r}, sys.prefix
 assert cnnbook.__file__.startswith({prefix!r}), cnnbook.__file__
 assert cnnbook.__version__ == {version!r}, cnnbook.__version__
+# the setup cell installed this very wheel (pip records where a package came from)
+from importlib.metadata import distribution
+assert {wheel_url!r} in distribution("cnnbook").read_text("direct_url.json"), "another cnnbook"
 print("ran on Python", sys.version.split()[0], "with cnnbook", cnnbook.__version__)"""
 
 
@@ -337,7 +344,11 @@ def run_job(job: Job, venv_python: Path, env: dict[str, str], scratch: Path) -> 
         "notebook": job.notebook,
         "workdir": str(workdir),
         "timeout": NOTEBOOK_TIMEOUT_S,
-        "final_check": FINAL_CHECK.format(prefix=prefix, version=sync_notebooks.book_version()),
+        "final_check": FINAL_CHECK.format(
+            prefix=prefix,
+            version=sync_notebooks.book_version(),
+            wheel_url=Path(env[sync_notebooks.INSTALL_ENV]).resolve().as_uri(),
+        ),
     }
     job_file = workdir.parent / f"{workdir.name}.json"
     job_file.write_text(json.dumps(spec))
