@@ -93,6 +93,9 @@ def worker(workload: str, quick: bool, epochs: int, mixed: bool) -> int:
 
     from cnnbook.book import compute_device
 
+    if mixed and not tf.config.list_physical_devices("GPU"):
+        print("RESULT " + json.dumps({"policy": "float32", "device": compute_device()}))
+        return 0  # mixed precision is refused on a CPU: nothing to measure
     run = run_mnist if workload == "mnist" else run_rung6
     result = run(quick, epochs, mixed)
     result.update(device=compute_device(), tensorflow=tf.__version__)
