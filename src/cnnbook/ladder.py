@@ -384,7 +384,7 @@ def _check_model(model, train_data) -> None:
     probe = np.random.default_rng(0).uniform(size=(2, *shape)).astype(np.float32)
     try:
         # Calling it builds a Sequential without an Input, or a subclassed model.
-        output = np.asarray(model(probe, training=False))
+        output = keras.ops.convert_to_numpy(model(probe, training=False))
     except Exception as error:  # noqa: BLE001 - re-raised with the shapes named
         raise ValueError(
             f"{model.name} cannot take the photos of shape {shape}: {error}"
@@ -413,8 +413,8 @@ def predict_scores(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]
     scores, labels = [], []
     for images, batch_labels in _as_batches(dataset):
         # a plain call: no tf.function to trace (and retrace for a last, smaller batch)
-        scores.append(np.asarray(model(images, training=False)).reshape(-1))
-        labels.append(np.asarray(batch_labels).reshape(-1))
+        scores.append(keras.ops.convert_to_numpy(model(images, training=False)).reshape(-1))
+        labels.append(keras.ops.convert_to_numpy(batch_labels).reshape(-1))
     if not scores:
         raise ValueError("the dataset is empty: there is nothing to predict")
     return np.concatenate(scores), np.concatenate(labels)
