@@ -252,3 +252,11 @@ def test_build_modern_drops_one_ingredient_at_a_time(switch):
         assert model.loss == "mse"
     with pytest.raises(ValueError, match="head"):
         ladder.build_modern(INPUT_SHAPE, head="max")
+
+
+def test_source_results_sit_beside_rungs_one_to_five():
+    assert sorted(ladder.SOURCE_RESULTS) == [1, 2, 3, 4, 5]
+    assert ladder.source_summary(1) == "MSE 0.36, r 0.15"
+    assert ladder.source_summary(5) == "accuracy 0.75" and ladder.source_summary(6) == ""
+    # the source's MSEs are worse than always answering one half (0.25)
+    assert all(r["mse"] > 0.25 for r in ladder.SOURCE_RESULTS.values() if "mse" in r)

@@ -245,6 +245,26 @@ def build_for_budget(number: int, input_shape: Sequence[int], max_epochs: int,
     return build_modern(input_shape, learning_rate=schedule, seed=seed, **modern_options)
 
 
+#: What the source published for rungs 1-5 (Luciano Strika, "Convolutional Neural
+#: Networks: A Python Tutorial Using TensorFlow and Keras", KDnuggets, 2019), on its own
+#: validation photos: mean squared error, Pearson correlation and accuracy, each number
+#: beside the rung it was reported for, in the order the article climbs.
+SOURCE_RESULTS: dict[int, dict[str, float]] = {
+    1: {"mse": 0.36, "pearson": 0.15},
+    2: {"mse": 0.33, "pearson": 0.21},
+    3: {"pearson": 0.30, "accuracy": 0.61},
+    4: {"pearson": 0.42, "accuracy": 0.67},
+    5: {"accuracy": 0.75},
+}
+
+
+def source_summary(number: int) -> str:
+    """The source's published numbers for a rung, as text ("" for rung 6)."""
+    found = SOURCE_RESULTS.get(number, {})
+    names = {"mse": "MSE {:.2f}", "pearson": "r {:.2f}", "accuracy": "accuracy {:.2f}"}
+    return ", ".join(names[key].format(value) for key, value in found.items())
+
+
 def rung(number: int) -> Rung:
     """The rung with this number (1 to 6)."""
     for candidate in RUNGS:
