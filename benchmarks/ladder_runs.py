@@ -29,10 +29,10 @@ LISTING_SEED = 42  # the lab's seed for listing the photos and counting their sh
 SHAPE_SAMPLE_SIZE = 300
 
 
-def budget() -> tuple[int, int, int | None]:
-    """(max epochs, patience, photos per split): the lab's, or quick mode's."""
+def budget() -> tuple[int, int, int, int | None]:
+    """(max epochs, patience, min epochs, photos per split): the lab's, or quick mode's."""
     return (cnnbook.pick(ladder.MAX_EPOCHS, 1), cnnbook.pick(ladder.PATIENCE, 1),
-            cnnbook.pick(None, 32))
+            cnnbook.pick(ladder.MIN_EPOCHS, 1), cnnbook.pick(None, 32))
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Photos:
 
 
 def book_photos() -> Photos:
-    limit = budget()[2]
+    limit = budget()[3]
     splits = {split: photos.cats_and_dogs_photos(split, limit=limit, seed=LISTING_SEED)
               for split in ("train", "validation", "test")}
     sample = min(SHAPE_SAMPLE_SIZE, len(splits["train"]))
@@ -88,7 +88,7 @@ def train_and_score(number: int, book: Photos, seed: int, resize: str = "stretch
     """Train rung ``number`` (rung 6 with ``modern_options``) as the lab does; score it."""
     import keras
 
-    max_epochs, patience, _ = budget()
+    max_epochs, patience, min_epochs, _ = budget()
     cnnbook.set_seed(seed)
     train_data = book.data("train", resize, seed)
     model = ladder.build_for_budget(number, (*book.image_shape, 3), max_epochs,
@@ -96,6 +96,7 @@ def train_and_score(number: int, book: Photos, seed: int, resize: str = "stretch
     start = time.perf_counter()
     row = ladder.measure_rung(model, train_data, book.data("validation", resize),
                               num_epochs=max_epochs, patience=patience,
+                              min_epochs=min_epochs,
                               test_data=book.data("test", resize), progress=True,
                               name=ladder.rung(number).label)
     record = {
@@ -131,7 +132,7 @@ def environment() -> dict:
     import keras
     import tensorflow as tf
 
-    max_epochs, patience, limit = budget()
+    max_epochs, patience, min_epochs, limit = budget()
     return {
         "date": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
@@ -139,7 +140,7 @@ def environment() -> dict:
         "python": platform.python_version(), "numpy": np.__version__,
         "tensorflow": tf.__version__, "keras": keras.__version__,
         "cnnbook": cnnbook.__version__, "quick_mode": cnnbook.quick_mode(),
-        "max_epochs": max_epochs, "patience": patience,
+        "max_epochs": max_epochs, "patience": patience, "min_epochs": min_epochs,
         "photos_per_split": "all" if limit is None else limit,
     }
 

@@ -48,7 +48,8 @@ def report(records: list[dict], env: dict) -> str:
         f"{env['load_average_at_start']}), Python {env['python']}, numpy {env['numpy']}, "
         f"TensorFlow {env['tensorflow']}, Keras {env['keras']}, cnnbook {env['cnnbook']}",
         f"budget: at most {env['max_epochs']} epochs, early stopping after "
-        f"{env['patience']} without a better validation loss; photos per split: "
+        f"{env['patience']} without a better validation loss (not before epoch "
+        f"{env['min_epochs']}); photos per split: "
         f"{env['photos_per_split']}{' (QUICK MODE: not a measurement)' if env['quick_mode'] else ''}",
         "",
         f"{'rung':>4}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "

@@ -260,3 +260,23 @@ def test_source_results_sit_beside_rungs_one_to_five():
     assert ladder.source_summary(5) == "accuracy 0.75" and ladder.source_summary(6) == ""
     # the source's MSEs are worse than always answering one half (0.25)
     assert all(r["mse"] > 0.25 for r in ladder.SOURCE_RESULTS.values() if "mse" in r)
+
+
+def test_budget_stopping_waits_for_min_epochs_and_keeps_the_best_weights():
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.stop_training = False  # as fit sets it
+    stopper = ladder.BudgetStopping(patience=1, min_epochs=4)
+    stopper.set_model(model)
+    stopper.on_train_begin()
+    losses = [1.0, 2.0, 3.0, 4.0, 5.0]
+    stopped_at = None
+    for epoch, loss in enumerate(losses):
+        model.layers[-1].bias.assign([float(epoch)])
+        stopper.on_epoch_end(epoch, {"val_loss": loss})
+        if model.stop_training:
+            stopped_at = epoch + 1
+            break
+    assert stopped_at == 4, "it stopped before min_epochs or not at all"
+    stopper.on_train_end()
+    assert float(model.layers[-1].bias.numpy()[0]) == 0.0, "the best epoch's weights"

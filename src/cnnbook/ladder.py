@@ -219,12 +219,14 @@ RUNGS: tuple[Rung, ...] = (
 
 
 #: The ladder's full-mode recipe, shared by the lab and ``benchmarks/ladder_*.py``: one
-#: budget for every rung (at most ``MAX_EPOCHS``, early stopping after ``PATIENCE``
-#: epochs without a better validation loss, the best weights restored), batches of
-#: ``BATCH_SIZE``, and rung 6's learning rate decaying from ``MODERN_PEAK_LEARNING_RATE``
-#: along a cosine over the whole budget.
-MAX_EPOCHS = 20
-PATIENCE = 4
+#: budget for every rung (at most ``MAX_EPOCHS``; early stopping after ``PATIENCE``
+#: epochs without a better validation loss, but never before ``MIN_EPOCHS``, because a
+#: batch-normalised network's validation loss jumps about in its first epochs; the best
+#: weights restored), batches of ``BATCH_SIZE``, and rung 6's learning rate decaying
+#: from ``MODERN_PEAK_LEARNING_RATE`` along a cosine over the whole budget.
+MAX_EPOCHS = 16
+MIN_EPOCHS = 6
+PATIENCE = 3
 BATCH_SIZE = 32
 MODERN_PEAK_LEARNING_RATE = 2e-3
 
@@ -320,6 +322,21 @@ class EpochProgress(keras.callbacks.Callback):
         stream = self.stream or sys.stderr
         print(f"{self.label}: epoch {epoch + 1}/{self.max_epochs}  {shown}  "
               f"({time.perf_counter() - self._start:.0f} s)", file=stream, flush=True)
+
+
+class BudgetStopping(keras.callbacks.EarlyStopping):
+    """Early stopping on the validation loss, best weights restored, never before
+    ``min_epochs`` (the best epoch is still looked for among all of them)."""
+
+    def __init__(self, patience: int, min_epochs: int = 1):
+        super().__init__(monitor="val_loss", patience=patience, restore_best_weights=True)
+        self.min_epochs = int(min_epochs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if epoch + 1 < self.min_epochs and self.model.stop_training:
+            self.model.stop_training = False  # too early: keep going, keep the best
+            self.stopped_epoch = 0
 
 
 class InferenceAccuracy(keras.callbacks.Callback):
@@ -473,7 +490,7 @@ def score_row(scores, labels, threshold: float, prefix: str) -> dict:
 def measure_rung(model: keras.Model, train_data, validation_data, num_epochs: int,
                  name: str | None = None, callbacks: Sequence[keras.callbacks.Callback] = (),
                  verbose: int = 0, *, test_data=None, patience: int | None = None,
-                 train_eval_data=None, progress: bool = False) -> dict:
+                 min_epochs: int = 1, train_eval_data=None, progress: bool = False) -> dict:
     """Train a compiled one-output model and return its row of the ladder's table.
 
     ``train_data``, ``validation_data`` and ``test_data`` are datasets of (images,
@@ -482,8 +499,8 @@ def measure_rung(model: keras.Model, train_data, validation_data, num_epochs: in
     or a subclassed model) is built on the first call.
 
     The budget: at most ``num_epochs`` epochs; with ``patience``, training stops once
-    the validation loss has not improved for that many epochs and the weights of the
-    best epoch are restored. Every decision (stopping, the threshold) uses validation
+    the validation loss has not improved for that many epochs (but not before
+    ``min_epochs``) and the weights of the best epoch are restored. Every decision (stopping, the threshold) uses validation
     only; the test photos are scored once, at the end.
 
     The row holds ``rung``, ``val_accuracy`` (best over ten thresholds, and the
@@ -504,6 +521,8 @@ def measure_rung(model: keras.Model, train_data, validation_data, num_epochs: in
         raise ValueError(f"num_epochs must be a positive integer, not {num_epochs!r}")
     if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
         raise ValueError(f"patience must be None or a positive integer, not {patience!r}")
+    if not isinstance(min_epochs, (int, np.integer)) or min_epochs < 1:
+        raise ValueError(f"min_epochs must be a positive integer, not {min_epochs!r}")
     train_data = _as_batches(train_data, shuffle=True)
     validation_data = _as_batches(validation_data)
     test_data = None if test_data is None else _as_batches(test_data)
@@ -516,8 +535,7 @@ def measure_rung(model: keras.Model, train_data, validation_data, num_epochs: in
         inference = InferenceAccuracy(_as_batches(train_eval_data))
         extra.append(inference)
     if patience is not None:
-        extra.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=int(patience), restore_best_weights=True))
+        extra.append(BudgetStopping(int(patience), min(int(min_epochs), int(num_epochs))))
     if progress:
         extra.append(EpochProgress(label, int(num_epochs)))
     try:
