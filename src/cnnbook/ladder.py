@@ -191,6 +191,51 @@ def build_modern(input_shape: Sequence[int], filters: Sequence[int] = (32, 64, 1
     return model
 
 
+TRANSFER_LEARNING_RATE = 1e-3  # the new head, on a frozen backbone
+FINE_TUNE_LEARNING_RATE = 1e-5  # then the top of the backbone too, gently
+FINE_TUNE_LAYERS = 30  # how many of the backbone's last layers are fine-tuned
+
+
+def build_transfer(input_shape: Sequence[int], weights: str | os.PathLike | None,
+                   learning_rate: float = TRANSFER_LEARNING_RATE,
+                   seed: int | None = None) -> keras.Model:
+    """Rung 7: an ImageNet-pretrained MobileNetV2 (frozen) with a new one-unit head.
+
+    ``weights`` is the path of the backbone's weights file
+    (``cnnbook.data.pretrained_weights_path()``) or ``None`` for random weights (to
+    test the code path). The photos, in [0, 1], are augmented as in rung 6 and scaled
+    to [-1, 1], as MobileNetV2 expects. Call ``fine_tune`` after training the head.
+    """
+    inputs = _inputs(input_shape)
+    x = augmentation(seed)(inputs)
+    x = layers.Rescaling(2.0, offset=-1.0, name="to_minus_one_one")(x)
+    backbone = keras.applications.MobileNetV2(
+        include_top=False, weights=None if weights is None else str(weights),
+        input_shape=tuple(int(side) for side in input_shape), pooling="avg")
+    backbone.trainable = False
+    x = backbone(x, training=False)  # batch norm keeps its ImageNet statistics
+    x = layers.Dropout(0.3, name="dropout")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="dog_score")(x)
+    model = keras.Model(inputs, outputs, name="transfer")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
+                  metrics=[_binary_accuracy()])
+    return model
+
+
+def fine_tune(model: keras.Model, num_layers: int = FINE_TUNE_LAYERS,
+              learning_rate: float = FINE_TUNE_LEARNING_RATE) -> keras.Model:
+    """Unfreeze the backbone's last ``num_layers`` layers (not its batch norms) and
+    recompile at a small learning rate, for a second round of training."""
+    backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    backbone.trainable = True
+    for index, layer in enumerate(backbone.layers):
+        late = index >= len(backbone.layers) - num_layers
+        layer.trainable = late and not isinstance(layer, layers.BatchNormalization)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
+                  metrics=[_binary_accuracy()])
+    return model
+
+
 @dataclass(frozen=True)
 class Rung:
     """One rung of the ladder: its number, a short name, what it adds, its builder."""
