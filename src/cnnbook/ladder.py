@@ -184,7 +184,8 @@ def build_modern(input_shape: Sequence[int], filters: Sequence[int] = (32, 64, 1
         x = layers.Dense(128, activation="relu", name="dense1")(x)
     if dropout > 0:
         x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="dog_score")(x)
+    # float32 even under mixed precision: the score and loss at full precision
+    outputs = layers.Dense(1, activation="sigmoid", name="dog_score", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name="modern")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss,
                   metrics=[_binary_accuracy()])
