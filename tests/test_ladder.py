@@ -290,8 +290,7 @@ def test_transfer_rung_trains_frozen_then_fine_tuned_with_random_weights(data_ro
     train_data = photos.photo_dataset(train.paths, train.labels, shape, batch_size=8)
     validation_data = photos.photo_dataset(validation.paths, validation.labels, shape)
     model = ladder.build_transfer((*shape, 3), weights=None, seed=0)
-    backbone = model.get_layer(next(layer.name for layer in model.layers
-                                    if isinstance(layer, keras.Model)))
+    backbone = model.get_layer("backbone")
     assert not backbone.trainable and len(model.trainable_weights) == 2  # the head only
     row = ladder.measure_rung(model, train_data, validation_data, num_epochs=1,
                               test_data=validation_data, name="7. transfer")

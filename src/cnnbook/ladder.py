@@ -212,7 +212,8 @@ def build_transfer(input_shape: Sequence[int], weights: str | os.PathLike | None
     x = layers.Rescaling(2.0, offset=-1.0, name="to_minus_one_one")(x)
     backbone = keras.applications.MobileNetV2(
         include_top=False, weights=None if weights is None else str(weights),
-        input_shape=tuple(int(side) for side in input_shape), pooling="avg")
+        input_shape=tuple(int(side) for side in input_shape), pooling="avg",
+        name="backbone")
     backbone.trainable = False
     x = backbone(x, training=False)  # batch norm keeps its ImageNet statistics
     x = layers.Dropout(0.3, name="dropout")(x)
@@ -227,7 +228,7 @@ def fine_tune(model: keras.Model, num_layers: int = FINE_TUNE_LAYERS,
               learning_rate: float = FINE_TUNE_LEARNING_RATE) -> keras.Model:
     """Unfreeze the backbone's last ``num_layers`` layers (not its batch norms) and
     recompile at a small learning rate, for a second round of training."""
-    backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    backbone = model.get_layer("backbone")
     backbone.trainable = True
     for index, layer in enumerate(backbone.layers):
         late = index >= len(backbone.layers) - num_layers
