@@ -59,7 +59,8 @@ def report(records: list[dict], env: dict) -> str:
         lines.append(
             f"{r['variant']:16}  {r['seed']:>5}  {r['test_accuracy']:>8.3f}  "
             f"[{r['test_accuracy_low']:.3f}, {r['test_accuracy_high']:.3f}]  {r['n']:>5}  "
-            f"{r['epochs']:>3}/{r['max_epochs']:<3}  {r['seconds_per_epoch']:>8.1f}")
+            f"{r['epochs']:>3}/{r['max_epochs']:<3}  {r['seconds_per_epoch']:>8.1f}"
+        )
     lines.append("")
     for name in dict.fromkeys(r["variant"] for r in records):
         values = [r["test_accuracy"] for r in records if r["variant"] == name]
@@ -69,9 +70,14 @@ def report(records: list[dict], env: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS),
-                        choices=list(VARIANTS), metavar="VARIANT",
-                        help=f"any of: {', '.join(VARIANTS)} (default: all)")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=list(VARIANTS),
+        choices=list(VARIANTS),
+        metavar="VARIANT",
+        help=f"any of: {', '.join(VARIANTS)} (default: all)",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     parser.add_argument("--save", type=Path, help="write the text report here")

@@ -35,7 +35,9 @@ def parse_rungs(text: str) -> list[int]:
     try:
         numbers = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--rungs takes numbers like 1,2,6, not {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"--rungs takes numbers like 1,2,6, not {text!r}"
+        ) from None
     if not numbers or any(not 1 <= n <= 6 for n in numbers):
         raise argparse.ArgumentTypeError(f"the rungs are 1 to 6, not {text!r}")
     return numbers
@@ -50,7 +52,8 @@ def report(records: list[dict], env: dict) -> str:
         f"budget: at most {env['max_epochs']} epochs, early stopping after "
         f"{env['patience']} without a better validation loss (not before epoch "
         f"{env['min_epochs']}); photos per split: "
-        f"{env['photos_per_split']}{' (QUICK MODE: not a measurement)' if env['quick_mode'] else ''}",
+        f"{env['photos_per_split']}"
+        f"{' (QUICK MODE: not a measurement)' if env['quick_mode'] else ''}",
         "",
         f"{'rung':>4}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
         f"{'thr':>4}  {'epochs':>7}  {'s/epoch':>8}  test set",
@@ -60,7 +63,8 @@ def report(records: list[dict], env: dict) -> str:
             f"{r['rung']:>4}  {r['seed']:>5}  {r['test_accuracy']:>8.3f}  "
             f"[{r['test_accuracy_low']:.3f}, {r['test_accuracy_high']:.3f}]  {r['n']:>5}  "
             f"{r['threshold']:>4.1f}  {r['epochs']:>3}/{r['max_epochs']:<3}  "
-            f"{r['seconds_per_epoch']:>8.1f}  {r['test_set']}")
+            f"{r['seconds_per_epoch']:>8.1f}  {r['test_set']}"
+        )
     lines.append("")
     for number in sorted({r["rung"] for r in records}):
         values = [r["test_accuracy"] for r in records if r["rung"] == number]
@@ -70,11 +74,16 @@ def report(records: list[dict], env: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rungs", type=parse_rungs, default=[1, 2, 3, 4, 5, 6],
-                        help="comma-separated rung numbers (default: all six)")
+    parser.add_argument(
+        "--rungs",
+        type=parse_rungs,
+        default=[1, 2, 3, 4, 5, 6],
+        help="comma-separated rung numbers (default: all six)",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
-    parser.add_argument("--test-dir", type=Path,
-                        help="also score on this folder of cats/*.jpg and dogs/*.jpg")
+    parser.add_argument(
+        "--test-dir", type=Path, help="also score on this folder of cats/*.jpg and dogs/*.jpg"
+    )
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     parser.add_argument("--save", type=Path, help="write the text report here")
     args = parser.parse_args(argv)
@@ -85,8 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seeds:
         for number in args.rungs:
             print(f"rung {number}, seed {seed} ...", file=sys.stderr, flush=True)
-            records.append(ladder_runs.train_and_score(number, book, seed,
-                                                       extra_test=extra_test))
+            records.append(ladder_runs.train_and_score(number, book, seed, extra_test=extra_test))
             ladder_runs.write_json(args.json, "rungs", records, env)
     text = report(records, env)
     print(text, end="")

@@ -44,7 +44,8 @@ def pets(tmp_path, data_root):
 
 
 def test_ladder_seeds_scores_a_readers_folder_and_writes_the_promised_json(
-        pets, tmp_path, monkeypatch, capsys):
+    pets, tmp_path, monkeypatch, capsys
+):
     import warnings
 
     from cnnbook.photos import BrokenPhotosWarning
@@ -53,10 +54,12 @@ def test_ladder_seeds_scores_a_readers_folder_and_writes_the_promised_json(
     out = tmp_path / "out.json"
     with warnings.catch_warnings(record=True) as caught:  # not pytest.warns: it re-raises
         warnings.simplefilter("always")  # TensorFlow's own deprecation notes under -W error
-        _script("ladder_seeds").main(["--rungs", "1", "--seeds", "42", "--test-dir",
-                                      str(pets), "--json", str(out)])
-    assert [w for w in caught if w.category is BrokenPhotosWarning
-            and "empty.jpg" in str(w.message)], "the broken file was not named"
+        _script("ladder_seeds").main(
+            ["--rungs", "1", "--seeds", "42", "--test-dir", str(pets), "--json", str(out)]
+        )
+    assert [
+        w for w in caught if w.category is BrokenPhotosWarning and "empty.jpg" in str(w.message)
+    ], "the broken file was not named"
     (record,) = json.loads(out.read_text())["rungs"]
     assert PROMISED <= set(record)
     assert record["rung"] == 1 and record["seed"] == 42 and record["n"] == 6
@@ -74,10 +77,13 @@ def test_ladder_seeds_refuses_a_folder_without_cats_and_dogs(tmp_path):
 def test_ladder_ablation_runs_a_variant_and_a_resize_mode(data_root, tmp_path, monkeypatch):
     monkeypatch.setenv("CNNBOOK_QUICK", "1")
     out, text = tmp_path / "ablation.json", tmp_path / "ablation.txt"
-    _script("ladder_ablation").main(["--variants", "no dropout", "pad", "--seeds", "3",
-                                     "--json", str(out), "--save", str(text)])
+    _script("ladder_ablation").main(
+        ["--variants", "no dropout", "pad", "--seeds", "3", "--json", str(out), "--save", str(text)]
+    )
     records = json.loads(out.read_text())["variants"]
-    assert [(r["variant"], r["resize"]) for r in records] == [("no dropout", "stretch"),
-                                                               ("pad", "pad")]
+    assert [(r["variant"], r["resize"]) for r in records] == [
+        ("no dropout", "stretch"),
+        ("pad", "pad"),
+    ]
     assert all(PROMISED <= set(r) for r in records)
     assert "QUICK MODE" in text.read_text()

@@ -549,8 +549,9 @@ def measure_rung(model: keras.Model, train_data, validation_data, num_epochs: in
 
     The budget: at most ``num_epochs`` epochs; with ``patience``, training stops once
     the validation loss has not improved for that many epochs (but not before
-    ``min_epochs``) and the weights of the best epoch are restored. Every decision (stopping, the threshold) uses validation
-    only; the test photos are scored once, at the end.
+    ``min_epochs``) and the weights of the best epoch are restored. Every decision
+    (stopping, the threshold) uses validation only; the test photos are scored once, at
+    the end.
 
     The row holds ``rung``, ``val_accuracy`` (best over ten thresholds, and the
     ``best_threshold``), ``val_accuracy_at_0.5``, ``val_mse``, ``val_pearson``,
@@ -615,8 +616,8 @@ def measure_rung(model: keras.Model, train_data, validation_data, num_epochs: in
         "seconds_per_epoch": float(np.median(timer.seconds)),
         "num_epochs": len(history["loss"]),
         "max_epochs": int(num_epochs),
-        "best_epoch": int(np.argmin(history["val_loss"])) + 1 if patience else
-        len(history["loss"]),
+        "best_epoch": (int(np.argmin(history["val_loss"])) + 1 if patience
+                       else len(history["loss"])),
         "history": history,
     }
     if test_data is not None:
