@@ -119,7 +119,7 @@ def hostile_class(built: Path, folder: Path, canary: Path, teacher_file: Path) -
             "            if b'pytest' in open(f'/proc/{pid}/cmdline', 'rb').read():\n"
             "                leaked.append(pid)\n"
             "        except OSError: pass\n"
-            "print('FOUND', leaked)\n" + Q1_IF_SAFE
+            "print('FOUND', len(leaked), leaked[:5])\n" + Q1_IF_SAFE
         )), 2.0),
         # Attacks a classmate, the teacher's files, the network and the environment.
         "vandal.ipynb": (_with_cell(blank, (
@@ -131,6 +131,13 @@ def hostile_class(built: Path, folder: Path, canary: Path, teacher_file: Path) -
             "        leaked.append(path)\n"
             "    except OSError: pass\n"
             f"leaked += [k for k, v in os.environ.items() if {SECRET!r} in v]\n"
+            "for pid in os.listdir('/proc'):  # the environment and command line of any process\n"
+            "    for part in ('environ', 'cmdline'):\n"
+            "        try:\n"
+            "            text = open(f'/proc/{pid}/{part}', 'rb').read()\n"
+            f"            if {SECRET.encode()!r} in text or {str(folder).encode()!r} in text:\n"
+            "                leaked.append(f'/proc/{pid}/{part}')\n"
+            "        except OSError: pass\n"
             "try:\n"
             "    socket.create_connection(('pypi.org', 443), timeout=3)\n"
             "    leaked.append('network')\n"
@@ -223,8 +230,8 @@ def test_every_submission_gets_what_its_answers_deserve(graded_class):
     names = {name if not name.startswith("=") else "'" + name for name in expected}
     assert set(rows) == names, "the CSV must list every file handed in, and only those"
     got = {name.lstrip("'"): float(row["total"]) for name, row in rows.items()}
-    assert got == expected, (logs, {n: (rows.get(n) or rows["'" + n])["problems"]
-                                    for n in expected})
+    wrong = {n: (got.get(n), logs.get(n)) for n in expected if got.get(n) != expected[n]}
+    assert not wrong, f"marks (and what the attack found): {wrong}"
     assert all(float(row["possible"]) == 8 for row in rows.values())
 
 
@@ -325,10 +332,7 @@ def test_csv_is_written_atomically_and_safely(tmp_path):
     ],
 )
 def test_reference_code_is_found(code):
-    found = flags.find_in_code(code, ("cnnbook.ops", "tensorflow", "keras"))
-    if "'cnnbook' + '.ops'" in code:
-        pytest.xfail("a name built from pieces is beyond static analysis (documented)")
-    assert found, code
+    assert flags.find_in_code(code, ("cnnbook.ops", "tensorflow", "keras")), code
 
 
 def test_own_code_is_not_flagged():

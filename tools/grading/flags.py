@@ -6,7 +6,8 @@ the teacher. The analysis follows imports and aliases (``import cnnbook.ops as o
 ``from cnnbook import ops``, ``import cnnbook`` then ``cnnbook.ops.conv2d``), module
 names in strings (``__import__``, ``importlib.import_module``, ``sys.modules[...]``),
 ``getattr(module, "name")``, and code in strings given to ``exec``. It cannot see
-through every disguise (a name built at run time); the teacher's reading is the last word.
+through every disguise (a name computed at run time, an encoded string); the teacher's
+reading is the last word.
 """
 
 from __future__ import annotations
@@ -107,14 +108,33 @@ class _Finder(ast.NodeVisitor):
                 self._use(f"{base}.{node.args[1].value}", f"getattr(..., {node.args[1].value!r})")
         self.generic_visit(node)
 
-    def visit_Constant(self, node: ast.Constant) -> None:
-        if not isinstance(node.value, str):
-            return
-        for word in MODULE_IN_TEXT.findall(node.value):
+    def _text(self, text: str) -> None:
+        for word in MODULE_IN_TEXT.findall(text):
             self._use(word, f"the string {word!r}")
-        if self.depth < 3 and ("\n" in node.value or "(" in node.value):
-            self.found += find_in_code(node.value, self.forbidden, dict(self.aliases),
-                                       self.depth + 1)
+        if self.depth < 3 and ("\n" in text or "(" in text or "import" in text):
+            self.found += find_in_code(text, self.forbidden, dict(self.aliases), self.depth + 1)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str):
+            self._text(node.value)
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        text = _constant_text(node)  # "cnnbook" + ".ops"
+        if text is not None:
+            self._text(text)
+        else:
+            self.generic_visit(node)
+
+
+def _constant_text(node: ast.AST) -> str | None:
+    """The string a sum of string constants makes, or None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _constant_text(node.left), _constant_text(node.right)
+        if left is not None and right is not None:
+            return left + right
+    return None
 
 
 def find_in_code(source: str, forbidden: tuple[str, ...], aliases: dict[str, str] | None = None,

@@ -210,13 +210,28 @@ def _kill(process: subprocess.Popen) -> None:
 
 
 def run(argv: list[str], *, seconds: float, log: Path) -> Outcome:
-    """Run ``argv`` (a bwrap command) with a wall-clock limit; its output goes to ``log``."""
+    """Run ``argv`` (a bwrap command) with a wall-clock limit; its output goes to ``log``.
+
+    bwrap's own process is the sandbox's process 1, whose command line and environment
+    the notebook can read in ``/proc/1``: so bwrap gets an empty environment, and its
+    options (with the host's paths) through a pipe (``--args``), not on its command line;
+    only the command, with paths inside the sandbox, stays there.
+    """
     started = time.perf_counter()
+    split = argv.index("--")
+    options, command = argv[1:split], argv[split:]
+    read_end, write_end = os.pipe()
     with open(log, "wb") as handle:
-        process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        try:
+            process = subprocess.Popen(
+                [argv[0], "--args", str(read_end), *command], stdin=subprocess.DEVNULL, stdout=handle,
+                stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(read_end,),
+                env={"PATH": "/usr/bin:/bin"},
+            )
+        finally:
+            os.close(read_end)
+        with os.fdopen(write_end, "wb") as arguments:
+            arguments.write(b"".join(os.fsencode(a) + b"\0" for a in options))
         try:
             returncode = process.wait(timeout=seconds)
             timed_out = False
