@@ -52,8 +52,15 @@ def write_class(folder: Path, built: Path, size: int) -> dict[str, str]:
     honest = json.loads(make_assignments.solutions_copy(built).read_text())
     blank = json.loads(make_assignments.student_copy(built).read_text())
     wrong = json.loads(json.dumps(blank))
-    wrong["cells"].append({"cell_type": "code", "metadata": {}, "source": WRONG_CELL,
-                           "outputs": [], "execution_count": None})
+    wrong["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "source": WRONG_CELL,
+            "outputs": [],
+            "execution_count": None,
+        }
+    )
     kinds = {}
     for index in range(size):
         kind, notebook = [("honest", honest), ("blank", blank), ("wrong", wrong)][index % 3]
@@ -91,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         for grade in grades:
             by_kind.setdefault(kinds[grade.submission], []).append(grade.total)
 
-        unsafe = Grader(NAME, make_assignments.student_copy(built), limits=limits,
-                        use_sandbox=False)
+        unsafe = Grader(
+            NAME, make_assignments.student_copy(built), limits=limits, use_sandbox=False
+        )
         honest = make_assignments.solutions_copy(built)
         with_sandbox, without = [], []
         for _ in range(args.overhead_rounds):
@@ -107,27 +115,40 @@ def main(argv: list[str] | None = None) -> int:
     per_submission = [g.seconds for g in grades]
     median_with, median_without = statistics.median(with_sandbox), statistics.median(without)
     lines = [
-        f"grading a class: {args.class_size} submissions of {NAME}, one after the other, "
-        "each in its own bubblewrap sandbox",
-        f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, Linux {platform.release()}, Python "
-        f"{platform.python_version()}, numpy {np.__version__}, "
-        f"{os.popen('bwrap --version').read().strip()}",
-        f"load average before / after: {load_before:.1f} / {load_after:.1f} (a shared machine: "
-        "other processes used the CPUs, so these are timings of a busy machine; run with nice)",
+        (
+            f"grading a class: {args.class_size} submissions of {NAME}, one after the other, "
+            "each in its own bubblewrap sandbox"
+        ),
+        (
+            f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+            f"{os.cpu_count()} CPUs, Linux {platform.release()}, Python "
+            f"{platform.python_version()}, numpy {np.__version__}, "
+            f"{os.popen('bwrap --version').read().strip()}"
+        ),
+        (
+            f"load average before / after: {load_before:.1f} / {load_after:.1f} (a shared "
+            "machine: other processes used the CPUs, so these are timings of a busy machine; "
+            "run with nice)"
+        ),
         "",
         f"whole class:              {total:7.1f} s  ({total / 60:.1f} min)",
-        f"per submission:           median {statistics.median(per_submission):.2f} s, "
-        f"min {min(per_submission):.2f} s, max {max(per_submission):.2f} s",
-        "marks by kind:            " + ", ".join(
-            f"{kind} {sorted(set(marks))}" for kind, marks in sorted(by_kind.items())),
+        (
+            f"per submission:           median {statistics.median(per_submission):.2f} s, "
+            f"min {min(per_submission):.2f} s, max {max(per_submission):.2f} s"
+        ),
+        "marks by kind:            "
+        + ", ".join(f"{kind} {sorted(set(marks))}" for kind, marks in sorted(by_kind.items())),
         "",
-        f"sandbox overhead (the honest notebook, {args.overhead_rounds} interleaved rounds, "
-        "median):",
+        (
+            f"sandbox overhead (the honest notebook, {args.overhead_rounds} interleaved rounds, "
+            "median):"
+        ),
         f"  with the sandbox:       {median_with:.2f} s",
         f"  without (unsafe):       {median_without:.2f} s",
-        f"  overhead:               {median_with - median_without:+.2f} s "
-        f"({median_with / median_without:.2f}x)",
+        (
+            f"  overhead:               {median_with - median_without:+.2f} s "
+            f"({median_with / median_without:.2f}x)"
+        ),
     ]
     text = "\n".join(lines) + "\n"
     print(text, end="")

@@ -114,7 +114,9 @@ def test_student_copy_has_no_solutions(built, name):
     assert tests, "the student copy should carry the public checks"
     # The teacher's checks live in tools/grading, never in a notebook.
     for notebook in (student, solution):
-        assert all("hidden=True" not in test for test in notebook["metadata"]["otter"]["tests"].values())
+        assert all(
+            "hidden=True" not in test for test in notebook["metadata"]["otter"]["tests"].values()
+        )
     # Each answer cell of the student copy is the solution cell with the answer cut out.
     answers = [
         c

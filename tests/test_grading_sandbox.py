@@ -47,14 +47,23 @@ def _tree_hash(folder: Path) -> dict[str, str]:
 def _with_cell(notebook: dict, source: str, before_question: int | None = None) -> dict:
     """A copy of ``notebook`` with a code cell added (at the end, or before a question)."""
     notebook = json.loads(json.dumps(notebook))
-    cell = {"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
-            "execution_count": None}
+    cell = {
+        "cell_type": "code",
+        "metadata": {},
+        "source": source,
+        "outputs": [],
+        "execution_count": None,
+    }
     cells = notebook["cells"]
     if before_question is None:
         cells.append(cell)
     else:
-        index = next(i for i, c in enumerate(cells) if c["cell_type"] == "markdown"
-                     and f"**Question {before_question}" in "".join(c["source"]))
+        index = next(
+            i
+            for i, c in enumerate(cells)
+            if c["cell_type"] == "markdown"
+            and f"**Question {before_question}" in "".join(c["source"])
+        )
         cells.insert(index, cell)
     return notebook
 
@@ -72,105 +81,154 @@ def hostile_class(built: Path, folder: Path, canary: Path, teacher_file: Path) -
     blank = json.loads(make_assignments.student_copy(built / NAME).read_text())
     solutions = json.loads(make_assignments.solutions_copy(built / NAME).read_text())
     honest = folder / "honest.ipynb"
-    targets = [honest, canary, teacher_file, folder / "new-file.txt",
-               canary.parent / "escaped.txt", ROOT / "assignments" / "escaped.txt",
-               "/escaped.txt", "/usr/escaped.txt"]
+    targets = [
+        honest,
+        canary,
+        teacher_file,
+        folder / "new-file.txt",
+        canary.parent / "escaped.txt",
+        ROOT / "assignments" / "escaped.txt",
+        "/escaped.txt",
+        "/usr/escaped.txt",
+    ]
     submissions = {
         "honest.ipynb": (solutions, 8.0),
         "blank.ipynb": (blank, 0.0),
         # Forges from inside: patch every checker it can think of, fake its answers.
-        "patcher.ipynb": (_with_cell(blank, (
-            "import sys, traceback, builtins, numpy as np, otter, json, os\n"
-            "otter.Notebook.check = lambda *a, **k: True\n"
-            "sys.exit = lambda *a, **k: None\n"
-            "traceback.print_exc = lambda *a, **k: None\n"
-            "np.testing.assert_allclose = lambda *a, **k: None\n"
-            "np.allclose = np.array_equal = lambda *a, **k: True\n"
-            "builtins.AssertionError = type('Never', (Exception,), {})\n"
-            "class Anything:\n"
-            "    def __eq__(self, other): return True\n"
-            "    def __array__(self, *a, **k): raise RuntimeError('no')\n"
-            "valid_by_hand = strided_by_hand = sizes = same_pad = Anything()\n"
-            "conv2d = lambda *a, **k: Anything()\n"
-            "for i in range(40):  # answers written ahead, pickled arrays\n"
-            "    np.save(f'/tmp/out/p{i}.npy', np.array([Anything()], dtype=object),\n"
-            "            allow_pickle=True)\n"
-            "    open(f'/tmp/out/p{i}.json', 'w').write(json.dumps({'ok': True, 'array': True}))\n"
-            "os.chmod('/tmp/out', 0o500)\n"
-        )), 0.0),
+        "patcher.ipynb": (
+            _with_cell(
+                blank,
+                (
+                    "import sys, traceback, builtins, numpy as np, otter, json, os\n"
+                    "otter.Notebook.check = lambda *a, **k: True\n"
+                    "sys.exit = lambda *a, **k: None\n"
+                    "traceback.print_exc = lambda *a, **k: None\n"
+                    "np.testing.assert_allclose = lambda *a, **k: None\n"
+                    "np.allclose = np.array_equal = lambda *a, **k: True\n"
+                    "builtins.AssertionError = type('Never', (Exception,), {})\n"
+                    "class Anything:\n"
+                    "    def __eq__(self, other): return True\n"
+                    "    def __array__(self, *a, **k): raise RuntimeError('no')\n"
+                    "valid_by_hand = strided_by_hand = sizes = same_pad = Anything()\n"
+                    "conv2d = lambda *a, **k: Anything()\n"
+                    "for i in range(40):  # answers written ahead, pickled arrays\n"
+                    "    np.save(f'/tmp/out/p{i}.npy', np.array([Anything()], dtype=object),\n"
+                    "            allow_pickle=True)\n"
+                    "    open(f'/tmp/out/p{i}.json', 'w').write(json.dumps({'ok': True, 'array': True}))\n"
+                    "os.chmod('/tmp/out', 0o500)\n"
+                ),
+            ),
+            0.0,
+        ),
         # Looks for the hidden tests and the teacher's files; answers q1 only if none found.
-        "snoop.ipynb": (_with_cell(blank, (
-            "import os, sys\n"
-            f"places = [{str(ROOT)!r}, {str(built)!r}, {str(folder)!r}, {str(canary)!r},\n"
-            f"          {str(ROOT / 'tools' / 'grading')!r}]\n"
-            "leaked = [p for p in places if os.path.exists(p)]\n"
-            "python = (sys.prefix, sys.base_prefix, '/proc', '/sys', '/usr', '/dev')\n"
-            "for root, dirs, files in os.walk('/', onerror=lambda e: None):\n"
-            "    if root.startswith(python):\n"
-            "        dirs[:] = []\n"
-            "        continue\n"
-            "    for f in files:\n"
-            "        if f.endswith(('assignments.py', '.ipynb', '.csv', 'canary.txt')):\n"
-            "            if root != '/tmp/work':\n"
-            "                leaked.append(os.path.join(root, f))\n"
-            "for pid in os.listdir('/proc'):\n"
-            "    if pid.isdigit():\n"
-            "        try:\n"
-            "            if b'pytest' in open(f'/proc/{pid}/cmdline', 'rb').read():\n"
-            "                leaked.append(pid)\n"
-            "        except OSError: pass\n"
-            "print('FOUND', len(leaked), leaked[:5])\n" + Q1_IF_SAFE
-        )), 2.0),
+        "snoop.ipynb": (
+            _with_cell(
+                blank,
+                (
+                    "import os, sys\n"
+                    f"places = [{str(ROOT)!r}, {str(built)!r}, {str(folder)!r}, {str(canary)!r},\n"
+                    f"          {str(ROOT / 'tools' / 'grading')!r}]\n"
+                    "leaked = [p for p in places if os.path.exists(p)]\n"
+                    "python = (sys.prefix, sys.base_prefix, '/proc', '/sys', '/usr', '/dev')\n"
+                    "for root, dirs, files in os.walk('/', onerror=lambda e: None):\n"
+                    "    if root.startswith(python):\n"
+                    "        dirs[:] = []\n"
+                    "        continue\n"
+                    "    for f in files:\n"
+                    "        if f.endswith(('assignments.py', '.ipynb', '.csv', 'canary.txt')):\n"
+                    "            if root != '/tmp/work':\n"
+                    "                leaked.append(os.path.join(root, f))\n"
+                    "for pid in os.listdir('/proc'):\n"
+                    "    if pid.isdigit():\n"
+                    "        try:\n"
+                    "            if b'pytest' in open(f'/proc/{pid}/cmdline', 'rb').read():\n"
+                    "                leaked.append(pid)\n"
+                    "        except OSError: pass\n"
+                    "print('FOUND', len(leaked), leaked[:5])\n" + Q1_IF_SAFE
+                ),
+            ),
+            2.0,
+        ),
         # Attacks a classmate, the teacher's files, the network and the environment.
-        "vandal.ipynb": (_with_cell(blank, (
-            "import os, socket\n"
-            "leaked = []\n"
-            f"for path in {[str(t) for t in targets]!r}:\n"
-            "    try:\n"
-            "        open(path, 'w').write('overwritten')\n"
-            "        leaked.append(path)\n"
-            "    except OSError: pass\n"
-            f"leaked += [k for k, v in os.environ.items() if {SECRET!r} in v]\n"
-            "for pid in os.listdir('/proc'):  # the environment and command line of any process\n"
-            "    for part in ('environ', 'cmdline'):\n"
-            "        try:\n"
-            "            text = open(f'/proc/{pid}/{part}', 'rb').read()\n"
-            f"            if {SECRET.encode()!r} in text or {str(folder).encode()!r} in text:\n"
-            "                leaked.append(f'/proc/{pid}/{part}')\n"
-            "        except OSError: pass\n"
-            "try:\n"
-            "    socket.create_connection(('pypi.org', 443), timeout=3)\n"
-            "    leaked.append('network')\n"
-            "except OSError: pass\n"
-            "print('LEAKED', leaked)\n" + Q1_IF_SAFE
-        )), 2.0),
+        "vandal.ipynb": (
+            _with_cell(
+                blank,
+                (
+                    "import os, socket\n"
+                    "leaked = []\n"
+                    f"for path in {[str(t) for t in targets]!r}:\n"
+                    "    try:\n"
+                    "        open(path, 'w').write('overwritten')\n"
+                    "        leaked.append(path)\n"
+                    "    except OSError: pass\n"
+                    f"leaked += [k for k, v in os.environ.items() if {SECRET!r} in v]\n"
+                    "for pid in os.listdir('/proc'):  # the environment and command line of any process\n"
+                    "    for part in ('environ', 'cmdline'):\n"
+                    "        try:\n"
+                    "            text = open(f'/proc/{pid}/{part}', 'rb').read()\n"
+                    f"            if {SECRET.encode()!r} in text or {str(folder).encode()!r} in text:\n"
+                    "                leaked.append(f'/proc/{pid}/{part}')\n"
+                    "        except OSError: pass\n"
+                    "try:\n"
+                    "    socket.create_connection(('pypi.org', 443), timeout=3)\n"
+                    "    leaked.append('network')\n"
+                    "except OSError: pass\n"
+                    "print('LEAKED', leaked)\n" + Q1_IF_SAFE
+                ),
+            ),
+            2.0,
+        ),
         # Memory beyond the limit must fail (np.empty touches nothing if it does not).
-        "hog.ipynb": (_with_cell(blank, (
-            "import numpy as np\n"
-            "try:\n"
-            "    hog = np.empty(6 * 2**30, dtype=np.uint8)\n"
-            "    leaked = True\n"
-            "except MemoryError:\n"
-            "    leaked = False\n" + Q1_IF_SAFE
-        )), 2.0),
+        "hog.ipynb": (
+            _with_cell(
+                blank,
+                (
+                    "import numpy as np\n"
+                    "try:\n"
+                    "    hog = np.empty(6 * 2**30, dtype=np.uint8)\n"
+                    "    leaked = True\n"
+                    "except MemoryError:\n"
+                    "    leaked = False\n" + Q1_IF_SAFE
+                ),
+            ),
+            2.0,
+        ),
         # An endless cell is stopped; the answers after it still count.
-        "loop.ipynb": (_with_cell(_with_cell(blank, Q1_RIGHT + "while True:\n    pass\n",
-                                             before_question=2), Q2_RIGHT), 4.0),
+        "loop.ipynb": (
+            _with_cell(
+                _with_cell(blank, Q1_RIGHT + "while True:\n    pass\n", before_question=2), Q2_RIGHT
+            ),
+            4.0,
+        ),
         # An endless cell that swallows the interruption: the whole run times out.
-        "stubborn.ipynb": (_with_cell(blank, (
-            Q1_RIGHT + "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
-            "    except BaseException:\n        pass\n"
-        )), 0.0),
+        "stubborn.ipynb": (
+            _with_cell(
+                blank,
+                (
+                    Q1_RIGHT + "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
+                    "    except BaseException:\n        pass\n"
+                ),
+            ),
+            0.0,
+        ),
         "killer.ipynb": (_with_cell(blank, Q1_RIGHT + "import os\nos.kill(os.getpid(), 9)\n"), 0.0),
         "exiter.ipynb": (_with_cell(blank, Q1_RIGHT + "import os\nos._exit(0)\n"), 0.0),
         # Uses the book's reference for the convolution: graded as written, and flagged.
-        "=reference.ipynb": (_with_cell(blank, (
-            "import cnnbook.ops as o\n"
-            "def conv2d(image, kernel, stride=1, padding='valid'):\n"
-            "    return o.conv2d(image, kernel, stride=stride, padding=padding)\n"
-        )), 4.0),
-        "other.ipynb": (json.loads(make_assignments.student_copy(
-            built / "02_edge_filters").read_text()), 0.0),
+        "=reference.ipynb": (
+            _with_cell(
+                blank,
+                (
+                    "import cnnbook.ops as o\n"
+                    "def conv2d(image, kernel, stride=1, padding='valid'):\n"
+                    "    return o.conv2d(image, kernel, stride=stride, padding=padding)\n"
+                ),
+            ),
+            4.0,
+        ),
+        "other.ipynb": (
+            json.loads(make_assignments.student_copy(built / "02_edge_filters").read_text()),
+            0.0,
+        ),
     }
     expected = {}
     for name, (notebook, total) in submissions.items():
@@ -198,26 +256,48 @@ def graded_class(built, tmp_path_factory):
     teacher_file = built / NAME / "grades-kept-here.csv"
     teacher_file.write_text("teacher's own file")
     expected = hostile_class(built, folder, canary, teacher_file)
-    before = {"class": _tree_hash(folder), "build": _tree_hash(built), "canary": canary.read_text(),
-              "repo": _tree_hash(ROOT / "assignments")}
+    before = {
+        "class": _tree_hash(folder),
+        "build": _tree_hash(built),
+        "canary": canary.read_text(),
+        "repo": _tree_hash(ROOT / "assignments"),
+    }
     table, written = home / "grades.csv", home / "written.md"
     logs = {}  # what the attacks report they found, to explain a failure
     grade_one = Grader.grade
 
     def grade_and_keep_log(self, path):
         graded = grade_one(self, path)
-        logs[graded.submission] = [line for line in graded.log_tail.splitlines()
-                                   if "FOUND" in line or "LEAKED" in line]
+        logs[graded.submission] = [
+            line for line in graded.log_tail.splitlines() if "FOUND" in line or "LEAKED" in line
+        ]
         return graded
 
     monkeypatch.setattr(Grader, "grade", grade_and_keep_log)
-    code = make_assignments.main([
-        "grade", NAME, str(folder), "--csv", str(table), "--written", str(written),
-        "--out", str(built), "--timeout", "24", "--memory-gb", "4",
-    ])
+    code = make_assignments.main(
+        [
+            "grade",
+            NAME,
+            str(folder),
+            "--csv",
+            str(table),
+            "--written",
+            str(written),
+            "--out",
+            str(built),
+            "--timeout",
+            "24",
+            "--memory-gb",
+            "4",
+        ]
+    )
     monkeypatch.undo()
-    after = {"class": _tree_hash(folder), "build": _tree_hash(built), "canary": canary.read_text(),
-             "repo": _tree_hash(ROOT / "assignments")}
+    after = {
+        "class": _tree_hash(folder),
+        "build": _tree_hash(built),
+        "canary": canary.read_text(),
+        "repo": _tree_hash(ROOT / "assignments"),
+    }
     with table.open() as handle:
         rows = {row["submission"]: row for row in csv.DictReader(handle)}
     leftovers = list(scratch.iterdir())
@@ -279,8 +359,18 @@ def test_unsafe_mode_still_marks_outside(built, tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
     notebook = make_assignments.solutions_copy(built / NAME)
     table = tmp_path / "grades.csv"
-    make_assignments.main(["grade", NAME, str(notebook), "--out", str(built), "--csv",
-                           str(table), "--unsafe-no-sandbox"])
+    make_assignments.main(
+        [
+            "grade",
+            NAME,
+            str(notebook),
+            "--out",
+            str(built),
+            "--csv",
+            str(table),
+            "--unsafe-no-sandbox",
+        ]
+    )
     assert "8" in table.read_text().splitlines()[1].split(",")[4]
 
 
@@ -302,8 +392,7 @@ def test_spreadsheet_formulas_are_neutralised(value):
 
 
 def test_csv_is_written_atomically_and_safely(tmp_path):
-    grade = Grade("=HYPERLINK(\"http://x\").ipynb", {"q1": 1.0}, {"q1": 2.0},
-                  problems=["-bad"])
+    grade = Grade('=HYPERLINK("http://x").ipynb', {"q1": 1.0}, {"q1": 2.0}, problems=["-bad"])
     table = tmp_path / "grades.csv"
     table.write_text("old")
     from grading.grade import write_grades
@@ -338,11 +427,13 @@ def test_reference_code_is_found(code):
 def test_own_code_is_not_flagged():
     code = "import numpy as np\ndef conv2d(image, kernel):\n    return np.zeros((1, 1))\n"
     assert flags.find_in_code(code, ("cnnbook.ops", "tensorflow")) == []
-    notebook = {"cells": [
-        {"cell_type": "code", "source": "from cnnbook.ops import conv2d"},
-        {"cell_type": "markdown", "source": "**Question 3.** write it"},
-        {"cell_type": "code", "source": "y = conv2d(a, b)"},
-    ]}
+    notebook = {
+        "cells": [
+            {"cell_type": "code", "source": "from cnnbook.ops import conv2d"},
+            {"cell_type": "markdown", "source": "**Question 3.** write it"},
+            {"cell_type": "code", "source": "y = conv2d(a, b)"},
+        ]
+    }
     given = {"from cnnbook.ops import conv2d"}
     assert flags.reference_code_uses(notebook, given, ("cnnbook.ops",)) == [
         "q3: cnnbook.ops (conv2d)"

@@ -101,8 +101,13 @@ class _Finder(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         function = node.func
-        if (isinstance(function, ast.Name) and function.id == "getattr" and len(node.args) >= 2
-                and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
+        if (
+            isinstance(function, ast.Name)
+            and function.id == "getattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
             base = self._dotted(node.args[0])
             if base:
                 self._use(f"{base}.{node.args[1].value}", f"getattr(..., {node.args[1].value!r})")
@@ -137,8 +142,9 @@ def _constant_text(node: ast.AST) -> str | None:
     return None
 
 
-def find_in_code(source: str, forbidden: tuple[str, ...], aliases: dict[str, str] | None = None,
-                 depth: int = 0) -> list[str]:
+def find_in_code(
+    source: str, forbidden: tuple[str, ...], aliases: dict[str, str] | None = None, depth: int = 0
+) -> list[str]:
     """The forbidden modules ``source`` uses, each with how; ``aliases`` is updated."""
     if not forbidden:
         return []
@@ -151,8 +157,9 @@ def find_in_code(source: str, forbidden: tuple[str, ...], aliases: dict[str, str
     return finder.found
 
 
-def reference_code_uses(notebook: dict, given_sources: set[str],
-                        forbidden: tuple[str, ...]) -> list[str]:
+def reference_code_uses(
+    notebook: dict, given_sources: set[str], forbidden: tuple[str, ...]
+) -> list[str]:
     """What a submission's own code cells use of ``forbidden``, one line per finding.
 
     ``given_sources`` are the code cells of the handed-out copy: they may import what the

@@ -34,8 +34,13 @@ class Probe:
     kwargs: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "name": self.name, "args": list(self.args),
-                "kwargs": dict(self.kwargs)}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.name,
+            "args": list(self.args),
+            "kwargs": dict(self.kwargs),
+        }
 
 
 @dataclass(frozen=True)
@@ -87,8 +92,10 @@ class Answers:
         record = self._record(probe_id)
         path = self.folder / f"{probe_id}.npy"
         if not record.get("array") or not path.is_file() or path.is_symlink():
-            raise WrongAnswer(f"{probe_id}: the answer is not an array of numbers "
-                              f"(it is a {str(record.get('type'))[:40]})")
+            raise WrongAnswer(
+                f"{probe_id}: the answer is not an array of numbers "
+                f"(it is a {str(record.get('type'))[:40]})"
+            )
         if path.stat().st_size > MAX_ANSWER_BYTES:
             raise WrongAnswer(f"{probe_id}: the array is too large")
         try:
@@ -127,8 +134,9 @@ def expect(condition: bool, message: str) -> None:
 
 def expect_close(answer: np.ndarray, expected: np.ndarray, what: str, atol: float = 1e-6) -> None:
     answer, expected = np.asarray(answer, float), np.asarray(expected, float)
-    expect(answer.shape == expected.shape,
-           f"{what}: shape {answer.shape}, expected {expected.shape}")
+    expect(
+        answer.shape == expected.shape, f"{what}: shape {answer.shape}, expected {expected.shape}"
+    )
     expect(bool(np.allclose(answer, expected, rtol=1e-6, atol=atol)), f"{what}: wrong values")
 
 
@@ -146,8 +154,13 @@ class Plan:
         return probe.id
 
     def call(self, name: str, *args, **kwargs) -> str:
-        probe = Probe(f"p{len(self.probes)}", "call", name, tuple(self._arg(a) for a in args),
-                      {k: self._arg(v) for k, v in kwargs.items()})
+        probe = Probe(
+            f"p{len(self.probes)}",
+            "call",
+            name,
+            tuple(self._arg(a) for a in args),
+            {k: self._arg(v) for k, v in kwargs.items()},
+        )
         self.probes.append(probe)
         return probe.id
 

@@ -65,10 +65,23 @@ def written_answers(notebook: dict) -> list[tuple[str, str]]:
     for index, cell in enumerate(cells):
         if cell.get("cell_type") != "markdown" or not is_answer(cell):
             continue
-        prompt = next((c for c in reversed(cells[:index])
-                       if c.get("cell_type") == "markdown" and not is_answer(c)), None)
-        lines = [line for line in text(prompt).splitlines()
-                 if line.strip() and not line.startswith("<!--")] if prompt else []
+        prompt = next(
+            (
+                c
+                for c in reversed(cells[:index])
+                if c.get("cell_type") == "markdown" and not is_answer(c)
+            ),
+            None,
+        )
+        lines = (
+            [
+                line
+                for line in text(prompt).splitlines()
+                if line.strip() and not line.startswith("<!--")
+            ]
+            if prompt
+            else []
+        )
         first_sentence = " ".join(lines).split(". ")[0] if lines else "(question)"
         answers.append((first_sentence, text(cell).strip()))
     return answers
@@ -99,5 +112,5 @@ def read_notebook(path: Path, max_bytes: int = 50 * 2**20) -> dict:
     except (ValueError, UnicodeDecodeError) as error:
         raise ValueError("not a notebook (not valid JSON)") from error
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-        raise ValueError("not a notebook (no cells)")
+        raise ValueError("not a notebook (no cells)")  # noqa: TRY004 - bad input, not a bug
     return notebook

@@ -143,8 +143,12 @@ def bwrap_command(
         "--dev",
         "/dev",
     ]
-    for link, target in (("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"),
-                         ("/sbin", "usr/sbin")):
+    for link, target in (
+        ("/bin", "usr/bin"),
+        ("/lib", "usr/lib"),
+        ("/lib64", "usr/lib64"),
+        ("/sbin", "usr/sbin"),
+    ):
         if Path(link).is_symlink():
             argv += ["--symlink", target, link]
         elif Path(link).is_dir():
@@ -224,8 +228,12 @@ def run(argv: list[str], *, seconds: float, log: Path) -> Outcome:
     with open(log, "wb") as handle:
         try:
             process = subprocess.Popen(
-                [argv[0], "--args", str(read_end), *command], stdin=subprocess.DEVNULL, stdout=handle,
-                stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(read_end,),
+                [argv[0], "--args", str(read_end), *command],
+                stdin=subprocess.DEVNULL,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=(read_end,),
                 env={"PATH": "/usr/bin:/bin"},
             )
         finally:
@@ -262,9 +270,24 @@ def check_available() -> None:
             "dnf install bubblewrap (Fedora)"
         )
     result = subprocess.run(
-        [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc",
-         "--dev", "/dev", "--", "true"],
-        capture_output=True, text=True, timeout=60,
+        [
+            bwrap,
+            "--unshare-all",
+            "--die-with-parent",
+            "--ro-bind",
+            "/",
+            "/",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--",
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if result.returncode != 0:
         raise SandboxUnavailable(
