@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -345,6 +346,55 @@ def test_written_answers_file_lists_everyone(graded_class):
 
 def test_grading_leaves_no_temporary_folders(graded_class):
     assert graded_class[6] == []
+
+
+def test_stopping_the_grader_still_writes_every_row(built, tmp_path):
+    """SIGTERM while a notebook runs: the sandbox ends, its folder goes, the CSV is written."""
+    import signal
+    import subprocess
+    import time
+
+    folder, scratch = tmp_path / "class", tmp_path / "scratch"
+    folder.mkdir()
+    scratch.mkdir()
+    blank = json.loads(make_assignments.student_copy(built / NAME).read_text())
+    endless = _with_cell(
+        blank, "while True:\n    try:\n        pass\n    except BaseException:\n        pass\n"
+    )
+    (folder / "a_endless.ipynb").write_text(json.dumps(endless))
+    (folder / "b_blank.ipynb").write_text(json.dumps(blank))
+    table = tmp_path / "grades.csv"
+    command = [
+        sys.executable,
+        str(ROOT / "tools" / "make_assignments.py"),
+        "grade",
+        NAME,
+        str(folder),
+        "--csv",
+        str(table),
+        "--out",
+        str(built),
+        "--timeout",
+        "120",
+    ]
+    grader = subprocess.Popen(
+        command,
+        env={**os.environ, "TMPDIR": str(scratch)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while not list(scratch.glob("grade-*/out/_cells.json")) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(2)
+    grader.send_signal(signal.SIGTERM)
+    output = grader.communicate(timeout=60)[0].decode()
+    assert grader.returncode != 0, output
+    with table.open() as handle:
+        rows = {row["submission"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == {"a_endless.ipynb", "b_blank.ipynb"}, output
+    assert all("interrupted" in row["problems"] for row in rows.values())
+    assert list(scratch.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- pieces, fast

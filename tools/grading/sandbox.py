@@ -9,6 +9,7 @@ unprivileged user namespaces.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -193,9 +194,13 @@ def sandbox_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return environment
 
 
+_LIVE_FOLDERS: set[Path] = set()
+
+
 def make_folder(prefix: str = "grade-") -> Path:
     """A fresh sandbox folder: ``work`` (the notebook), ``out`` (results), ``home``."""
     folder = Path(tempfile.mkdtemp(prefix=prefix))
+    _LIVE_FOLDERS.add(folder)
     for name in ("work", "out", "home", "scratch"):
         (folder / name).mkdir()
     return folder
@@ -203,6 +208,14 @@ def make_folder(prefix: str = "grade-") -> Path:
 
 def remove_folder(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
+    _LIVE_FOLDERS.discard(folder)
+
+
+@atexit.register
+def _remove_live_folders() -> None:
+    """At exit, even after an error, no sandbox folder is left behind."""
+    for folder in list(_LIVE_FOLDERS):
+        remove_folder(folder)
 
 
 def _kill(process: subprocess.Popen) -> None:
