@@ -9,8 +9,10 @@ honest, a third blank, a third wrong: hand values off by one and a ``conv2d`` th
 forgets the stride), and grades it as ``make_assignments.py grade`` does, one submission
 after the other, each in its own bubblewrap sandbox. Then it measures the sandbox's
 overhead: the same honest notebook graded with and without the sandbox
-(``--unsafe-no-sandbox``), in interleaved rounds, median of each. Needs ``CNNBOOK_DATA``
-only for the assignments that read data (not assignment 1).
+(``--unsafe-no-sandbox``), in interleaved rounds, median of each. Last, the memory a
+TensorFlow assignment needs in the sandbox (the solutions of assignment 4, which load
+MNIST and build a Keras model), to choose ``--memory-gb``: its peak address space (what
+the limit caps) and peak resident memory. That part needs ``CNNBOOK_DATA``.
 """
 
 from __future__ import annotations
@@ -70,6 +72,35 @@ def write_class(folder: Path, built: Path, size: int) -> dict[str, str]:
     return kinds
 
 
+PEAK_CELL = (
+    "print('PEAK', *[line.split()[1] for line in open('/proc/self/status')\n"
+    "                if line.startswith(('VmPeak', 'VmHWM'))])"
+)
+
+
+def sandbox_peak_memory(scratch: Path, name: str = "04_mnist") -> tuple[float, float]:
+    """Peak address space and peak resident memory (GiB) of ``name``'s solutions, sandboxed."""
+    built = make_assignments.build_one(ROOT / "assignments" / f"{name}.ipynb", scratch)
+    grader = make_assignments.make_grader(built)
+    notebook = json.loads(make_assignments.solutions_copy(built).read_text())
+    notebook["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "source": PEAK_CELL,
+            "outputs": [],
+            "execution_count": None,
+        }
+    )
+    _, folder = grader.run(notebook, grader.plan_for(b"memory"))
+    try:
+        line = next(x for x in (folder / "log.txt").read_text().splitlines() if "PEAK" in x)
+    finally:
+        sandbox.remove_folder(folder)
+    peak, resident = (int(value) / 2**20 for value in line.split()[1:3])
+    return peak, resident
+
+
 def load_average() -> float:
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
@@ -108,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                 graded = runner.grade(honest)
                 assert graded.total == graded.out_of, graded.failed_checks
                 target.append(graded.seconds)
+        peak, resident = sandbox_peak_memory(scratch)
     load_after = load_average()
 
     import numpy as np
@@ -149,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
             f"  overhead:               {median_with - median_without:+.2f} s "
             f"({median_with / median_without:.2f}x)"
         ),
+    ]
+    lines += [
+        "",
+        "memory in the sandbox, the solutions of 04_mnist (TensorFlow, MNIST, a Keras model):",
+        f"  peak address space:     {peak:.2f} GiB  (the --memory-gb limit caps this; default 8)",
+        f"  peak resident memory:   {resident:.2f} GiB",
     ]
     text = "\n".join(lines) + "\n"
     print(text, end="")
