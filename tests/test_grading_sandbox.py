@@ -237,7 +237,18 @@ def hostile_class(built: Path, folder: Path, canary: Path, teacher_file: Path) -
         expected[name] = total
     (folder / "notes.txt").write_text("my answers are in the email")
     (folder / "broken.ipynb").write_text('{"cells": [')
-    expected.update({"notes.txt": 0.0, "broken.ipynb": 0.0})
+    odd = {
+        "metadata": [],
+        "cells": [
+            1,
+            "x",
+            None,
+            {"cell_type": "code", "source": 5},
+            {"cell_type": "markdown", "metadata": {"tags": 7}},
+        ],
+    }
+    (folder / "odd.ipynb").write_text(json.dumps(odd))
+    expected.update({"notes.txt": 0.0, "broken.ipynb": 0.0, "odd.ipynb": 0.0})
     return expected
 
 
@@ -509,3 +520,35 @@ def test_rebuild_keeps_the_teachers_files(built):
     student.unlink()
     make_assignments.build_one(ROOT / "assignments" / f"{NAME}.ipynb", built)
     assert all(path.read_text() == text for path, text in keep.items())
+
+
+def test_a_model_is_taken_back_as_data_only(tmp_path):
+    """A .keras file with Python code in it (a Lambda layer) or extra files is refused."""
+    import zipfile
+
+    import keras
+
+    from grading import models
+    from grading.plan import WrongAnswer
+
+    inputs = keras.Input(shape=(4,))
+    plain = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    plain.save(tmp_path / "plain.keras")
+    assert models.load_model(tmp_path / "plain.keras").count_params() == 5
+    with_code = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
+    with_code.save(tmp_path / "code.keras")
+    with pytest.raises(WrongAnswer, match="Lambda"):
+        models.load_model(tmp_path / "code.keras")
+    with zipfile.ZipFile(tmp_path / "plain.keras") as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    config = json.loads(members["config.json"])
+    config["module"] = "os"
+    with zipfile.ZipFile(tmp_path / "foreign.keras", "w") as target:
+        for name, data in members.items():
+            target.writestr(name, json.dumps(config) if name == "config.json" else data)
+        target.writestr("payload.py", "import os")
+    with pytest.raises(WrongAnswer, match="unexpected files"):
+        models.load_model(tmp_path / "foreign.keras")
+    (tmp_path / "not.keras").write_bytes(b"\x80\x04pickle")
+    with pytest.raises(WrongAnswer, match="not a .keras"):
+        models.load_model(tmp_path / "not.keras")

@@ -205,7 +205,16 @@ class Grader:
 
     # -- one submission
     def grade(self, path: Path) -> Grade:
-        path = Path(path)
+        """Grade one file; whatever is wrong with it costs only its own marks."""
+        try:
+            return self._grade(Path(path))
+        except Exception as error:  # noqa: BLE001 - one bad file must not stop the class
+            grade = Grade(Path(path).name, possible=self.possible())
+            grade.scores = dict.fromkeys(grade.possible, 0.0)
+            grade.problems.append(f"could not be graded: {type(error).__name__}: {error}"[:300])
+            return grade
+
+    def _grade(self, path: Path) -> Grade:
         started = time.perf_counter()
         grade = Grade(path.name, possible=self.possible())
         grade.scores = dict.fromkeys(grade.possible, 0.0)
@@ -241,7 +250,9 @@ class Grader:
 
 
 def _assignment_name(notebook: dict) -> str | None:
-    otter = notebook.get("metadata", {}).get("otter")
+    """The assignment a notebook says it is (otter's metadata), or None if it does not say."""
+    metadata = notebook.get("metadata")
+    otter = metadata.get("otter") if isinstance(metadata, dict) else None
     name = otter.get("assignment_name") if isinstance(otter, dict) else None
     return name if isinstance(name, str) else None
 
