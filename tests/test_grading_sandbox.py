@@ -552,3 +552,29 @@ def test_a_model_is_taken_back_as_data_only(tmp_path):
     (tmp_path / "not.keras").write_bytes(b"\x80\x04pickle")
     with pytest.raises(WrongAnswer, match="not a .keras"):
         models.load_model(tmp_path / "not.keras")
+
+
+def test_answers_are_read_strictly(tmp_path):
+    """Pickles, forged headers, NaN and wrong shapes are wrong answers, never loaded."""
+    import numpy as np
+
+    from grading.plan import Answers, WrongAnswer
+
+    def answer(name, array=None, **record):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"ok": True, "array": True, **record}))
+        if array is not None:
+            np.save(tmp_path / f"{name}.npy", array, allow_pickle=True)
+
+    answer("good", np.arange(6.0).reshape(2, 3))
+    answer("pickled", np.array([{"a": 1}], dtype=object))
+    answer("nan", np.array([1.0, np.nan]))
+    answer("huge")
+    header = (tmp_path / "good.npy").read_bytes().replace(b"(2, 3), ", b"(9999, 9999),")
+    (tmp_path / "huge.npy").write_bytes(header)
+    answers = Answers(tmp_path)
+    assert answers.array("good", (2, 3)).sum() == 15
+    for name, shape in [("pickled", None), ("nan", None), ("huge", None), ("good", (3, 2))]:
+        with pytest.raises(WrongAnswer):
+            answers.array(name, shape)
+    with pytest.raises(WrongAnswer, match="no answer"):
+        answers.value("missing")

@@ -75,13 +75,17 @@ class Answers:
 
     def error(self, probe_id: str) -> tuple[str, str] | None:
         """``(error type, message)`` if the call raised, else None (it returned)."""
-        path = self.folder / f"{probe_id}.json"
-        record = json.loads(path.read_text()) if path.is_file() else None
-        if not isinstance(record, dict):
-            raise WrongAnswer(f"no answer for {probe_id}")
-        if record.get("ok") is True:
-            return None
-        return str(record.get("error_type", "")), str(record.get("error", ""))
+        try:
+            self._record(probe_id)
+        except WrongAnswer as failed:
+            path = self.folder / f"{probe_id}.json"
+            if not path.is_file() or path.stat().st_size > MAX_ANSWER_BYTES:
+                raise
+            record = json.loads(path.read_text())
+            if not isinstance(record, dict) or "error_type" not in record:
+                raise WrongAnswer(f"no answer for {probe_id}") from failed
+            return str(record["error_type"])[:100], str(record.get("error", ""))[:300]
+        return None
 
     def value(self, probe_id: str):
         """The answer as plain JSON data (numbers, strings, lists, dicts)."""
@@ -99,6 +103,7 @@ class Answers:
         if path.stat().st_size > MAX_ANSWER_BYTES:
             raise WrongAnswer(f"{probe_id}: the array is too large")
         try:
+            check_npy_header(path)
             array = np.load(path, allow_pickle=False)
         except (ValueError, OSError) as error:
             raise WrongAnswer(f"{probe_id}: not a numeric array ({error})") from error
@@ -125,6 +130,21 @@ class Answers:
         if not path.is_file() or path.is_symlink():
             raise WrongAnswer(f"{probe_id}: no model was saved")
         return path
+
+
+def check_npy_header(path: Path) -> None:
+    """Refuse an .npy file whose header promises more numbers than the file holds."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+        data_bytes = Path(path).stat().st_size - handle.tell()
+    if dtype.hasobject or dtype.kind not in "biuf":
+        raise ValueError(f"not numbers ({dtype})")
+    if int(np.prod(shape, dtype=object)) * dtype.itemsize != data_bytes:
+        raise ValueError(f"the header's shape {shape} does not match the file's size")
 
 
 def expect(condition: bool, message: str) -> None:
