@@ -29,11 +29,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT))  # the repository root: tools is a package there
 
-import make_assignments  # noqa: E402
-from grading import sandbox  # noqa: E402
-from grading.grade import Grader  # noqa: E402
+from tools import make_assignments  # noqa: E402
+from tools.grading import sandbox  # noqa: E402
+from tools.grading.grade import Grader  # noqa: E402
 
 NAME = "01_convolution"
 WRONG_CELL = """\

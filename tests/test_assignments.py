@@ -16,20 +16,16 @@ import csv
 import json
 import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+from tools import build_student_edition, make_assignments, sync_notebooks
+from tools.grading import assignments, report
+from tools.grading.grade import Grade, grades_csv
 
-import build_student_edition  # noqa: E402
-import make_assignments  # noqa: E402
-import sync_notebooks  # noqa: E402
-from grading import assignments, report  # noqa: E402
-from grading.grade import Grade, grades_csv  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SOURCES = make_assignments.source_paths()
 NAMES = [path.stem for path in SOURCES]

@@ -21,11 +21,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
 
-import make_assignments  # noqa: E402
-from grading import flags, report, sandbox  # noqa: E402
-from grading.grade import Grade, Grader  # noqa: E402
+from tools import make_assignments
+from tools.grading import flags, report, sandbox
+from tools.grading.grade import Grade, Grader
 
 NAME = "01_convolution"
 SECRET = "do-not-leak-4711"
@@ -456,7 +455,7 @@ def test_csv_is_written_atomically_and_safely(tmp_path):
     grade = Grade('=HYPERLINK("http://x").ipynb', {"q1": 1.0}, {"q1": 2.0}, problems=["-bad"])
     table = tmp_path / "grades.csv"
     table.write_text("old")
-    from grading.grade import write_grades
+    from tools.grading.grade import write_grades
 
     write_grades([grade], table, None)
     with table.open() as handle:

@@ -56,10 +56,16 @@ SETUP_TAG = "cnnbook-setup"
 GRADER_TAG = "cnnbook-grader"
 OTTER_INIT_MARK = "# Initialize Otter"
 
-sys.path.insert(0, str(ROOT / "tools"))
-import sync_notebooks  # noqa: E402  (the one copy of the Colab setup cell)
-from grading import report, sandbox  # noqa: E402
-from grading.grade import Grade, Grader, submissions_in, write_grades  # noqa: E402
+# The one copy of the Colab setup cell, and the grader. Imported as tools.make_assignments
+# (tests, python -m tools.make_assignments) or run as a script, whose folder is on sys.path.
+if __package__:
+    from tools import sync_notebooks
+    from tools.grading import report, sandbox
+    from tools.grading.grade import Grade, Grader, submissions_in, write_grades
+else:
+    import sync_notebooks
+    from grading import report, sandbox
+    from grading.grade import Grade, Grader, submissions_in, write_grades
 
 GRADER_TEMPLATE = """\
 # The grader (otter-grader): grader.check("q1") runs the public checks of question 1.

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from grading.plan import Answers, Plan, WrongAnswer, expect, expect_close
+from .plan import Answers, Plan, WrongAnswer, expect, expect_close
 
 #: Modules an answer must not use, per assignment: the book's reference, or a library
 #: that does the question's work. Found by grading.flags; listed for the teacher.
@@ -346,7 +346,7 @@ def plan_04(rng: np.random.Generator) -> Plan:
 
         from cnnbook import mnist
         from cnnbook.data import load_mnist
-        from grading.models import fresh_copy
+        from .models import fresh_copy
 
         model = small_model(answers.model_file(small))
         (train_images, train_labels), (test_images, test_labels) = load_mnist()
@@ -368,7 +368,7 @@ def plan_04(rng: np.random.Generator) -> Plan:
 def small_model(path):
     import keras
 
-    from grading.models import load_model
+    from .models import load_model
 
     model = load_model(path)
     expect(tuple(model.input_shape[1:]) == (28, 28, 1), f"input {model.input_shape}")
@@ -423,7 +423,7 @@ def plan_05(rng: np.random.Generator) -> Plan:
         import keras
 
         from cnnbook import ladder, photos
-        from grading.models import fresh_copy
+        from .models import fresh_copy
 
         model = my_rung(answers.model_file(rung))
         shape = (94, 125)
@@ -450,7 +450,7 @@ def plan_05(rng: np.random.Generator) -> Plan:
 def my_rung(path):
     import keras
 
-    from grading.models import load_model
+    from .models import load_model
 
     model = load_model(path)
     expect(tuple(model.output_shape[1:]) == (1,), f"output {model.output_shape}, not (None, 1)")

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grading import assignments, flags, report, sandbox
-from grading.plan import Answers, Plan
+from . import assignments, flags, report, sandbox
+from .plan import Answers, Plan
 
 RUNNER = Path(__file__).with_name("run_notebook.py")
 SKIP_TAGS = ("otter_ignore", "cnnbook-grader")

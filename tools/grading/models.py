@@ -6,7 +6,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from grading.plan import WrongAnswer
+from .plan import WrongAnswer
 
 MAX_MODEL_BYTES = 200 * 2**20
 ALLOWED_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}

@@ -14,6 +14,8 @@
  *     the kernel laid on the image as printed, not flipped;
  *   - "same" zero padding: the image is surrounded by one ring of zeros, so the output
  *     has the size of the photo.
+ * The reader may also pick, drop or paste a photo of their own: it is read in the
+ * browser, shrunk to at most data.maxUploadSide pixels a side, and made grey.
  * Display mapping, the same as cnnbook.widgets.to_display_bytes(): the absolute value of
  * the output, clipped to [0, 1], times 255, rounded half up. Black is 0, white is 1 or more.
  */
@@ -21,6 +23,7 @@
   "use strict";
 
   var READY = "data-cnnbook-ready";
+  var MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
 
   /* Cross-correlation of a grey image (Float64Array, row-major) with a 3x3 kernel
    * (array of 3 rows of 3 numbers), zero padding, output of the same size. */
@@ -121,6 +124,7 @@
       }
     }
     var sumLine = element("p", "cnnbook-playground-sum");
+    sumLine.setAttribute("aria-live", "polite"); /* read out when the weights change */
     controls.appendChild(presetRow);
     controls.appendChild(grid);
     controls.appendChild(sumLine);
@@ -206,9 +210,97 @@
       root.setAttribute(READY, "yes");
     }
 
+    /* The reader's own photo: file picker, drag-and-drop or paste. It is read here, in
+     * the browser (nothing is uploaded), shrunk so that its longer side is at most
+     * data.maxUploadSide pixels (the filtering stays quick), and made grey with the
+     * weights of Pillow's convert("L"), as the book's photo is. */
+    var fileInput = root.querySelector("input.cnnbook-playground-file");
+    var uploadStatus = root.querySelector(".cnnbook-playground-upload-status");
+
+    function say(message, isError) {
+      if (!uploadStatus) return;
+      uploadStatus.textContent = message;
+      uploadStatus.classList.toggle("cnnbook-playground-error", Boolean(isError));
+    }
+
+    function useFile(file) {
+      if (!file.type || file.type.indexOf("image/") !== 0) {
+        say("\u201c" + file.name + "\u201d is not an image (" + (file.type || "unknown type") +
+          "): choose a photo, such as a JPEG or PNG file.", true);
+        return;
+      }
+      if (file.size > MAX_UPLOAD_BYTES) {
+        say("\u201c" + file.name + "\u201d is larger than 50 MB: choose a smaller photo.", true);
+        return;
+      }
+      var url = URL.createObjectURL(file);
+      var image = new Image();
+      image.onload = function () {
+        URL.revokeObjectURL(url);
+        var side = Math.max(image.naturalWidth, image.naturalHeight);
+        var shrink = Math.min(1, (data.maxUploadSide || 800) / side);
+        var w = Math.max(3, Math.round(image.naturalWidth * shrink));
+        var h = Math.max(3, Math.round(image.naturalHeight * shrink));
+        var scratch = document.createElement("canvas");
+        scratch.width = w;
+        scratch.height = h;
+        var context = scratch.getContext("2d");
+        context.imageSmoothingQuality = "high";
+        context.drawImage(image, 0, 0, w, h);
+        var picture = context.getImageData(0, 0, w, h);
+        var rgba = picture.data;
+        for (var p = 0; p < w * h; p++) {
+          var grey = Math.round((rgba[4 * p] * 299 + rgba[4 * p + 1] * 587 +
+            rgba[4 * p + 2] * 114) / 1000);
+          rgba[4 * p] = rgba[4 * p + 1] = rgba[4 * p + 2] = grey;
+          rgba[4 * p + 3] = 255;
+        }
+        context.putImageData(picture, 0, 0);
+        photo.width = w;
+        photo.height = h;
+        photo.alt = "Your photo \u201c" + file.name + "\u201d, in grey, the input of the playground.";
+        photo.src = scratch.toDataURL("image/png");
+        say("Filtering your photo \u201c" + file.name + "\u201d (" + image.naturalWidth + " x " +
+          image.naturalHeight + " pixels" + (shrink < 1 ? ", shrunk to " + w + " x " + h : "") +
+          "), in grey. It stays in your browser.");
+      };
+      image.onerror = function () {
+        URL.revokeObjectURL(url);
+        say("Your browser cannot read \u201c" + file.name + "\u201d as an image: try a JPEG " +
+          "or PNG photo.", true);
+      };
+      image.src = url;
+    }
+
+    if (fileInput) {
+      fileInput.addEventListener("change", function () {
+        if (fileInput.files && fileInput.files[0]) useFile(fileInput.files[0]);
+      });
+      root.addEventListener("dragover", function (event) {
+        event.preventDefault();
+        root.classList.add("cnnbook-playground-dragging");
+      });
+      root.addEventListener("dragleave", function () {
+        root.classList.remove("cnnbook-playground-dragging");
+      });
+      root.addEventListener("drop", function (event) {
+        event.preventDefault();
+        root.classList.remove("cnnbook-playground-dragging");
+        var files = event.dataTransfer && event.dataTransfer.files;
+        if (files && files[0]) useFile(files[0]);
+      });
+      root.addEventListener("paste", function (event) {
+        var files = event.clipboardData && event.clipboardData.files;
+        if (files && files[0]) {
+          event.preventDefault();
+          useFile(files[0]);
+        }
+      });
+    }
+
     showKernel(data.initial);
+    photo.addEventListener("load", readPhoto); // the first photo, and each of the reader's
     if (photo.complete && photo.naturalWidth > 0) readPhoto();
-    else photo.addEventListener("load", readPhoto);
   }
 
   /* Set up every playground on the page that is not set up yet; return how many. */
