@@ -206,7 +206,7 @@ def assignment_jobs(out: Path, names: list[str] | None = None) -> list[Job]:
             continue
         folder = make_assignments.build_one(source, out)
         student = json.loads((folder / "student" / source.name).read_text())
-        teacher = json.loads((folder / "autograder" / source.name).read_text())
+        teacher = json.loads(make_assignments.solutions_copy(folder).read_text())
         jobs.append(Job(f"{source.stem} (student copy)", student, until_first_answer=True))
         jobs.append(Job(f"{source.stem} (answers filled)", filled_with_solutions(student, teacher)))
     return jobs
