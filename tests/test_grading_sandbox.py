@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from tools import make_assignments
 from tools.grading import flags, report, sandbox
 from tools.grading.grade import Grade, Grader
+
+ROOT = Path(__file__).resolve().parents[1]
 
 NAME = "01_convolution"
 SECRET = "do-not-leak-4711"
@@ -114,7 +114,8 @@ def hostile_class(built: Path, folder: Path, canary: Path, teacher_file: Path) -
                     "for i in range(40):  # answers written ahead, pickled arrays\n"
                     "    np.save(f'/tmp/out/p{i}.npy', np.array([Anything()], dtype=object),\n"
                     "            allow_pickle=True)\n"
-                    "    open(f'/tmp/out/p{i}.json', 'w').write(json.dumps({'ok': True, 'array': True}))\n"
+                    "    record = json.dumps({'ok': True, 'array': True})\n"
+                    "    open(f'/tmp/out/p{i}.json', 'w').write(record)\n"
                     "os.chmod('/tmp/out', 0o500)\n"
                 ),
             ),
@@ -162,11 +163,12 @@ def hostile_class(built: Path, folder: Path, canary: Path, teacher_file: Path) -
                     "        leaked.append(path)\n"
                     "    except OSError: pass\n"
                     f"leaked += [k for k, v in os.environ.items() if {SECRET!r} in v]\n"
-                    "for pid in os.listdir('/proc'):  # the environment and command line of any process\n"
+                    "for pid in os.listdir('/proc'):  # any process's environment, command line\n"
                     "    for part in ('environ', 'cmdline'):\n"
                     "        try:\n"
                     "            text = open(f'/proc/{pid}/{part}', 'rb').read()\n"
-                    f"            if {SECRET.encode()!r} in text or {str(folder).encode()!r} in text:\n"
+                    f"            if {SECRET.encode()!r} in text or \\\n"
+                    f"                    {str(folder).encode()!r} in text:\n"
                     "                leaked.append(f'/proc/{pid}/{part}')\n"
                     "        except OSError: pass\n"
                     "try:\n"
@@ -526,7 +528,6 @@ def test_a_model_is_taken_back_as_data_only(tmp_path):
     import zipfile
 
     import keras
-
     from grading import models
     from grading.plan import WrongAnswer
 
@@ -556,7 +557,6 @@ def test_a_model_is_taken_back_as_data_only(tmp_path):
 def test_answers_are_read_strictly(tmp_path):
     """Pickles, forged headers, NaN and wrong shapes are wrong answers, never loaded."""
     import numpy as np
-
     from grading.plan import Answers, WrongAnswer
 
     def answer(name, array=None, **record):

@@ -346,6 +346,7 @@ def plan_04(rng: np.random.Generator) -> Plan:
 
         from cnnbook import mnist
         from cnnbook.data import load_mnist
+
         from .models import fresh_copy
 
         model = small_model(answers.model_file(small))
@@ -423,6 +424,7 @@ def plan_05(rng: np.random.Generator) -> Plan:
         import keras
 
         from cnnbook import ladder, photos
+
         from .models import fresh_copy
 
         model = my_rung(answers.model_file(rung))
