@@ -47,7 +47,8 @@ class Limits:
 
     seconds: float = 300.0
     memory_bytes: int = 8 * 2**30  # address space; TensorFlow needs several GiB of it
-    processes: int = 256
+    # Threads count as processes, and TensorFlow starts about two per CPU.
+    processes: int = field(default_factory=lambda: max(256, 8 * (os.cpu_count() or 1)))
     file_bytes: int = 256 * 2**20
 
 
