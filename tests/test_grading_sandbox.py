@@ -299,7 +299,7 @@ def graded_class(built, tmp_path_factory):
             "--out",
             str(built),
             "--timeout",
-            "24",
+            "40",
             "--memory-gb",
             "4",
         ]
