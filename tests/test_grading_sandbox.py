@@ -486,6 +486,20 @@ def test_reference_code_is_found(code):
     assert flags.find_in_code(code, ("cnnbook.ops", "tensorflow", "keras")), code
 
 
+def test_reference_code_is_flagged_in_the_questions_that_forbid_it():
+    notebook = {
+        "cells": [
+            {"cell_type": "code", "source": "from cnnbook.ops import conv2d"},
+            {"cell_type": "markdown", "source": "**Question 1.** without a convolution"},
+            {"cell_type": "code", "source": "v = conv2d(step, kernel)"},
+            {"cell_type": "markdown", "source": "**Question 2.** use it freely"},
+            {"cell_type": "code", "source": "w = conv2d(photo, kernel)"},
+        ]
+    }
+    found = flags.reference_code_uses(notebook, set(), {"q1": ("cnnbook.ops",)})
+    assert found == ["q1: cnnbook.ops (conv2d)"]
+
+
 def test_own_code_is_not_flagged():
     code = "import numpy as np\ndef conv2d(image, kernel):\n    return np.zeros((1, 1))\n"
     assert flags.find_in_code(code, ("cnnbook.ops", "tensorflow")) == []

@@ -15,8 +15,9 @@ import numpy as np
 
 from .plan import Answers, Plan, WrongAnswer, expect, expect_close
 
-#: Modules an answer must not use, per assignment: the book's reference, or a library
-#: that does the question's work. Found by grading.flags; listed for the teacher.
+#: Modules an answer must not use, per assignment and question ("*": every question):
+#: the book's reference, or a library that does the question's work. Found by
+#: grading.flags in the student's own cells; listed for the teacher.
 HAND_CONVOLUTION = (
     "cnnbook.ops",
     "tensorflow",
@@ -27,12 +28,12 @@ HAND_CONVOLUTION = (
     "jax",
     "skimage",
 )
-FORBIDDEN = {
-    "01_convolution": HAND_CONVOLUTION,
-    "02_edge_filters": (),
-    "03_max_pooling": HAND_CONVOLUTION,
-    "04_mnist": (),
-    "05_cats_vs_dogs": ("cnnbook.metrics", "sklearn.metrics"),
+FORBIDDEN: dict[str, dict[str, tuple[str, ...]]] = {
+    "01_convolution": {"*": HAND_CONVOLUTION},
+    "02_edge_filters": {"q1": HAND_CONVOLUTION},  # "without running a convolution"
+    "03_max_pooling": {"*": HAND_CONVOLUTION},
+    "04_mnist": {"q1": ("cnnbook.mnist", "keras")},  # "without asking Keras"
+    "05_cats_vs_dogs": {"q1": ("cnnbook.metrics", "sklearn.metrics")},  # "without metrics"
 }
 
 

@@ -146,8 +146,6 @@ def find_in_code(
     source: str, forbidden: tuple[str, ...], aliases: dict[str, str] | None = None, depth: int = 0
 ) -> list[str]:
     """The forbidden modules ``source`` uses, each with how; ``aliases`` is updated."""
-    if not forbidden:
-        return []
     try:
         tree = ast.parse(python_source(source))
     except (SyntaxError, ValueError):
@@ -158,14 +156,19 @@ def find_in_code(
 
 
 def reference_code_uses(
-    notebook: dict, given_sources: set[str], forbidden: tuple[str, ...]
+    notebook: dict,
+    given_sources: set[str],
+    forbidden: tuple[str, ...] | dict[str, tuple[str, ...]],
 ) -> list[str]:
     """What a submission's own code cells use of ``forbidden``, one line per finding.
 
-    ``given_sources`` are the code cells of the handed-out copy: they may import what the
-    answers must not (the assignment shows a result with the book's code), so they only
-    teach aliases and are not reported.
+    ``forbidden`` is a tuple of modules, or ``{question: modules}`` (``"*"``: every
+    question); a cell belongs to the last ``**Question N`` above it. ``given_sources``
+    are the code cells of the handed-out copy: they may import what the answers must not
+    (the assignment shows a result with the book's code), so they only teach aliases and
+    are not reported.
     """
+    rules = {"*": tuple(forbidden)} if not isinstance(forbidden, dict) else forbidden
     aliases: dict[str, str] = {}
     findings: list[str] = []
     question = "before the questions"
@@ -179,7 +182,8 @@ def reference_code_uses(
             continue
         if cell.get("cell_type") != "code":
             continue
-        found = find_in_code(source, forbidden, aliases)
+        modules = (*rules.get("*", ()), *rules.get(question, ()))
+        found = find_in_code(source, modules, aliases)
         if source.strip() in given_sources:
             continue
         for finding in dict.fromkeys(found):

@@ -231,7 +231,7 @@ class Grader:
             grade.seconds = time.perf_counter() - started
             return grade
         grade.reference_code = flags.reference_code_uses(
-            notebook, self.given_code, assignments.FORBIDDEN.get(self.assignment, ())
+            notebook, self.given_code, assignments.FORBIDDEN.get(self.assignment, {})
         )
         plan = self.plan_for(path.read_bytes())
         folder = None
