@@ -29,7 +29,8 @@ READY = '.cnnbook-explorer[data-cnnbook-ready="yes"]'
 TOLERANCE = 1e-4
 NUM_DIGITS = 200
 
-PREDICT = """(root, inputs) => inputs.map(x => root.cnnbookExplorer.predict(Float32Array.from(x)))"""
+PREDICT = """(root, inputs) =>
+  inputs.map(x => root.cnnbookExplorer.predict(Float32Array.from(x)))"""
 
 
 # --------------------------------------------------------------------------- models
@@ -87,12 +88,12 @@ def every_layer_model(input_shape=(23, 30, 3)):
 
 
 # --------------------------------------------------------------------------- the page
-WEIGHT_TEXT_BUDGET = 1_050_000  # characters of encoded weights a page may carry
+WEIGHT_TEXT_BUDGET = 1_000_000  # characters of encoded weights a page may carry
 
 
 def page_data(snippet: str) -> dict:
     found = re.search(r'<script type="application/json" class="cnnbook-explorer-data">'
-                      r"(.*?)</script>", snippet, re.S)
+                      r"(.*?)</script>", snippet, re.DOTALL)
     return json.loads(found.group(1))
 
 
@@ -196,7 +197,7 @@ def test_rung_six_forward_pass_agrees_with_keras_on_photos(chromium_page, rung_s
     expected = rung_six.predict(images, verbose=0)
     snippet = widgets.model_explorer(rung_six, examples=(images, validation.labels),
                                      class_names=("cat", "dog")).data
-    description, blob = explorer.describe_model(rung_six)
+    description, _ = explorer.describe_model(rung_six)
     assert description["encoding"] == "int16", "rung 6 must be packed into two bytes a weight"
     assert len(page_data(snippet)["weights"]) <= WEIGHT_TEXT_BUDGET, "about 1 MB a page"
     root = open_explorer(chromium_page, snippet)
@@ -279,6 +280,7 @@ def test_drawing_changes_the_prediction(chromium_page, trained_mnist):
     digit = seen.reshape(28, 28)
     rows, cols = np.nonzero(digit > 0.05)
     assert 18 <= rows.max() - rows.min() + 1 <= 21, "the longer side is scaled to 20 pixels"
+    assert cols.max() - cols.min() < rows.max() - rows.min(), "a stroke down stays narrow"
     centre = np.array([(digit.sum(1) * np.arange(28)).sum(), (digit.sum(0) * np.arange(28)).sum()])
     centre = centre / digit.sum()  # MNIST's: within half a pixel of pixel (14, 14)
     assert np.abs(centre - 14).max() <= 0.75, f"centre of mass at {centre}, not (14, 14)"
@@ -343,6 +345,20 @@ def test_dark_mode_keeps_text_readable_and_bars_distinct(chromium_page, trained_
     bar = root.locator(".cnnbook-explorer-bar").first
     assert bar.evaluate("(e) => getComputedStyle(e).backgroundColor") in (
         "rgb(86, 180, 233)", "rgb(230, 159, 0)")  # Okabe-Ito sky blue / orange
+
+
+def test_weights_travel_as_text_safe_in_a_script(chromium_page):
+    data = bytes(range(256)) * 3 + b"\xff\xfe\x00"
+    text = explorer.encode_85(data)
+    assert len(text) == 5 * math.ceil(len(data) / 4)
+    assert not set(text) & set("\"\\'<>&") and explorer.decode_85(text, len(data)) == data
+    chromium_page.set_content("<!doctype html><html><body>" + widgets.kernel_playground().data
+                              + "</body></html>")  # any page; the explorer script defines
+    chromium_page.add_script_tag(content=explorer.package_text("explorer.js"))
+    decoded = chromium_page.evaluate(
+        "([t, a, n]) => Array.from(window.cnnbookExplorer.decode85(t, a, n))",
+        [text, explorer.ALPHABET_85, len(data)])
+    assert bytes(decoded) == data
 
 
 # --------------------------------------------------------------------------- refusals

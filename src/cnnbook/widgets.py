@@ -13,9 +13,10 @@
 
 The two kernel widgets use the conventions of ``conv2d(image, kernel, padding="same")``
 on the grey photo with values in [0, 1], take their presets from
-:data:`cnnbook.kernels.PRESETS`, and show the output through one display mapping, :func:`to_display`: the absolute value, clipped
-to [0, 1] (black is 0, white is 1 or more). An edge of either sign shows up white; a
-flat area under an edge kernel goes black; blur and identity show the photo as it is.
+:data:`cnnbook.kernels.PRESETS`, and show the output through one display mapping,
+:func:`to_display`: the absolute value, clipped to [0, 1] (black is 0, white is 1 or
+more). An edge of either sign shows up white; a flat area under an edge kernel goes
+black; blur and identity show the photo as it is.
 """
 
 from __future__ import annotations
@@ -388,7 +389,9 @@ def _explorer_examples(examples, input_shape, class_names, input_kind) -> dict |
                      else str(label))
             title += f" (a {named})"
         titles.append(title)
-    return {"pixels": base64.b64encode(pixels.tobytes()).decode("ascii"), "titles": titles,
+    from cnnbook.explorer import encode_85
+
+    return {"pixels": encode_85(pixels.tobytes()), "length": int(pixels.size), "titles": titles,
             "prompt": f"Or pick a test {noun}:" if input_kind == "drawing"
             else f"Or pick a {noun}:"}
 
@@ -396,11 +399,11 @@ def _explorer_examples(examples, input_shape, class_names, input_kind) -> dict |
 def model_explorer(model, examples=None, class_names=None, title: str | None = None,
                    input_kind: str = "auto", input_scale: float = 1 / 255,
                    maps_per_layer: int = 8, score_name: str | None = None,
-                   encoding: str = "auto") -> "HTML":
+                   encoding: str = "auto") -> HTML:
     """A trained Keras model, live in the page: its forward pass runs in the browser.
 
     Like :func:`kernel_playground`, the result is one self-contained HTML snippet (an
-    IPython ``HTML``): the model's layers as JSON and its weights in base64 (see
+    IPython ``HTML``): the model's layers as JSON and its weights as text (see
     :mod:`cnnbook.explorer` for the encoding and the layers it can compute), and the
     package's ``explorer.js`` and ``explorer.css`` inline. Nothing is fetched and no
     Python runs behind it, so it works in Jupyter, on Colab and glued into a book page.
@@ -433,7 +436,7 @@ def model_explorer(model, examples=None, class_names=None, title: str | None = N
             f"model {model.name!r} needs {len(blob):,} bytes of weights even at two bytes a "
             f"weight; a page carries at most {MAX_EXPLORER_WEIGHT_BYTES:,}: use fewer kernels"
         )
-    height, width, channels = description["inputShape"]
+    channels = description["inputShape"][2]
     if input_kind == "auto":
         input_kind = "drawing" if channels == 1 else "photo"
     if input_kind not in ("drawing", "photo"):
@@ -467,7 +470,8 @@ def model_explorer(model, examples=None, class_names=None, title: str | None = N
     }
     data = {
         "model": description,
-        "weights": base64.b64encode(blob).decode("ascii"),
+        "weights": explorer.encode_85(blob),
+        "alphabet": explorer.ALPHABET_85,
         "inputKind": input_kind,
         "inputScale": float(input_scale),
         "classNames": class_names,

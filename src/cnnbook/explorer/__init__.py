@@ -27,9 +27,12 @@ from importlib import resources
 import numpy as np
 
 __all__ = [
+    "ALPHABET_85",
     "IDENTITY_LAYERS",
     "WEIGHT_BUDGET_BYTES",
+    "decode_85",
     "describe_model",
+    "encode_85",
     "forward",
     "package_text",
 ]
@@ -51,6 +54,39 @@ _INT16_MAX = 32767
 def package_text(name: str) -> str:
     """The text of a file shipped next to this module (``explorer.js``, ``explorer.css``)."""
     return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- text
+#: 85 printable ASCII characters, no double or single quote, backslash, < > or &: safe in
+#: a JSON string inside an HTML <script> (no "</script", no "<!--") and in an attribute.
+ALPHABET_85 = "".join(c for c in map(chr, range(33, 127)) if c not in "\"\\'<>&")[:85]
+
+
+def encode_85(data: bytes) -> str:
+    """Bytes as text, 5 characters for every 4 bytes (base64 needs 5.33): big-endian
+    groups of 4 bytes written in base 85 with :data:`ALPHABET_85`; the last group is
+    padded with zero bytes, so the reader must know the length."""
+    padded = data + b"\0" * ((-len(data)) % 4)
+    values = np.frombuffer(padded, dtype=">u4").astype(np.int64)
+    digits = np.empty((values.size, 5), dtype=np.int64)
+    for place in range(4, -1, -1):
+        digits[:, place] = values % 85
+        values //= 85
+    table = np.frombuffer(ALPHABET_85.encode("ascii"), dtype=np.uint8)
+    return table[digits.ravel()].tobytes().decode("ascii")
+
+
+def decode_85(text: str, length: int) -> bytes:
+    """The ``length`` bytes that :func:`encode_85` wrote as ``text``."""
+    lookup = np.full(128, -1, dtype=np.int64)
+    lookup[np.frombuffer(ALPHABET_85.encode("ascii"), dtype=np.uint8)] = np.arange(85)
+    digits = lookup[np.frombuffer(text.encode("ascii"), dtype=np.uint8)].reshape(-1, 5)
+    if (digits < 0).any():
+        raise ValueError("text holds characters outside ALPHABET_85")
+    values = np.zeros(len(digits), dtype=np.int64)
+    for place in range(5):
+        values = values * 85 + digits[:, place]
+    return values.astype(">u4").tobytes()[:length]
 
 
 # --------------------------------------------------------------------------- packing
