@@ -638,7 +638,9 @@
       }
       drawCanvas.addEventListener("pointerdown", function (event) {
         event.preventDefault();
-        if (drawCanvas.setPointerCapture) drawCanvas.setPointerCapture(event.pointerId);
+        try { // keep the stroke when the pointer leaves the canvas
+          drawCanvas.setPointerCapture(event.pointerId);
+        } catch (error) { /* a synthetic or already released pointer: draw anyway */ }
         last = point(event);
         stroke(last, last);
       });
