@@ -9,7 +9,8 @@ Each helper lives here once and is taught in full in the lab that introduces it:
 - ``cnnbook.plots``: image grids, kernels and feature maps, training curves;
 - ``cnnbook.ops``: convolution and max pooling by hand, matching TensorFlow;
 - ``cnnbook.kernels``: the named 3x3 kernels (edges, Sobel, blur, sharpen, identity);
-- ``cnnbook.widgets``: kernel sliders (ipywidgets) and the in-browser kernel playground;
+- ``cnnbook.widgets``: kernel sliders (ipywidgets), the in-browser kernel playground and
+  the model explorer (``cnnbook.explorer`` carries a Keras model into the page);
 - ``cnnbook.mnist``: preprocessing, the MNIST convnet, training, looking inside;
 - ``cnnbook.photos``: checked photo folders and the streaming tf.data pipeline;
 - ``cnnbook.ladder`` and ``cnnbook.metrics``: the cats-vs-dogs rungs and their scores.
