@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from keras import layers
 from PIL import Image
+from test_playground import INSERT_DETACHED_THEN_ATTACH, INSERT_LIKE_JUPYTERLAB
 
 from cnnbook import explorer, ladder, mnist, photos, widgets
 from cnnbook.config import set_seed
@@ -247,6 +248,18 @@ def test_a_file_that_is_not_a_photo_gets_a_clear_message(chromium_page, rung_six
     np.testing.assert_array_equal(scores(root), before)
 
 
+@pytest.mark.parametrize("insert", [INSERT_LIKE_JUPYTERLAB, INSERT_DETACHED_THEN_ATTACH],
+                         ids=["jupyterlab", "detached"])
+def test_explorer_starts_as_a_notebook_output(chromium_page, trained_mnist, digits, insert):
+    _, _, test_images, _ = digits
+    chromium_page.set_content("<!doctype html><html><body><p>notebook</p></body></html>")
+    chromium_page.evaluate(insert, widgets.model_explorer(trained_mnist).data)
+    chromium_page.wait_for_selector(READY, timeout=20_000)
+    inputs = mnist.preprocess(test_images[:5])
+    np.testing.assert_allclose(page_predict(chromium_page.locator(ROOT), inputs),
+                               trained_mnist.predict(inputs, verbose=0), atol=TOLERANCE)
+
+
 # --------------------------------------------------------------------------- drawing
 def draw(page, canvas, points) -> None:
     box = canvas.bounding_box()
@@ -345,6 +358,19 @@ def test_dark_mode_keeps_text_readable_and_bars_distinct(chromium_page, trained_
     bar = root.locator(".cnnbook-explorer-bar").first
     assert bar.evaluate("(e) => getComputedStyle(e).backgroundColor") in (
         "rgb(86, 180, 233)", "rgb(230, 159, 0)")  # Okabe-Ito sky blue / orange
+
+
+def test_the_widget_carries_everything_and_fetches_nothing(trained_mnist):
+    snippet = widgets.model_explorer(trained_mnist).data
+    assert not re.findall(r"(?:src|href)=|https?:|url\(|import\(", snippet)
+    assert explorer.package_text("explorer.js").replace("</", "<\\/") in snippet
+    data = page_data(snippet)
+    blob = explorer.decode_85(data["weights"], data["model"]["weightBytes"])
+    np.testing.assert_array_equal(  # the first kernel, exactly, as float32
+        np.frombuffer(blob, "<f4", count=288), trained_mnist.get_weights()[0].ravel())
+    ids = {re.search(r'id="(cnnbook-explorer-[0-9a-f]+)"', widgets.model_explorer(
+        trained_mnist).data).group(1) for _ in range(2)}
+    assert len(ids) == 2, "each explorer has its own id"
 
 
 def test_weights_travel_as_text_safe_in_a_script(chromium_page):
