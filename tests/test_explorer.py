@@ -234,6 +234,34 @@ def test_a_picked_photo_is_resized_as_the_lab_does(chromium_page, rung_six, some
         assert path.name in root.locator(".cnnbook-explorer-status").inner_text()
 
 
+# A photo handed to the page as drag-and-drop or paste hands it: a File in a DataTransfer.
+DELIVER_PHOTO = """([target, bytes, how]) => {
+  const file = new File([new Uint8Array(bytes)], "pasted.jpg", {type: "image/jpeg"});
+  const transfer = new DataTransfer();
+  transfer.items.add(file);
+  const event = how === "paste"
+    ? new ClipboardEvent("paste", {clipboardData: transfer, bubbles: true, cancelable: true})
+    : new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true});
+  target.dispatchEvent(event);
+}"""
+
+
+@pytest.mark.parametrize("how", ["drop", "paste"])
+def test_a_dropped_or_pasted_photo_is_read(chromium_page, rung_six, some_photos, how):
+    validation, _ = some_photos
+    root = open_explorer(chromium_page, widgets.model_explorer(rung_six).data)
+    zone = root.locator(".cnnbook-explorer-drop")
+    assert zone.get_attribute("tabindex") == "0" and zone.get_attribute("aria-label")
+    before = updates(root)
+    zone.evaluate(DELIVER_PHOTO.replace("([target, bytes, how])", "(target, [bytes, how])"),
+                  [list(validation.paths[0].read_bytes()), how])
+    wait_for_update(chromium_page, root, before)
+    assert "pasted.jpg" in root.locator(".cnnbook-explorer-status").inner_text()
+    seen = np.array(root.evaluate("(root) => root.cnnbookExplorer.currentInput()"))
+    np.testing.assert_allclose(scores(root), rung_six.predict(
+        seen.reshape((1,) + tuple(rung_six.input_shape[1:])), verbose=0)[0], atol=TOLERANCE)
+
+
 def test_a_file_that_is_not_a_photo_gets_a_clear_message(chromium_page, rung_six):
     root = open_explorer(chromium_page, widgets.model_explorer(rung_six).data)
     before = scores(root)
@@ -477,6 +505,24 @@ def test_a_picked_photo_goes_through_the_playground(chromium_page):
     assert edges[middle, width * 3 // 8 - 2: width * 3 // 8 + 2].max() > 200
     assert edges[middle, width // 2] < 10
     assert "square.jpg" in root.locator(".cnnbook-playground-upload-status").inner_text()
+
+
+def test_a_photo_dropped_on_the_playground_is_filtered(chromium_page):
+    chromium_page.set_content("<!doctype html><html><body>"
+                              + widgets.kernel_playground().data + "</body></html>")
+    chromium_page.wait_for_selector(PLAYGROUND_READY)
+    root = chromium_page.locator(".cnnbook-playground")
+    photo = np.zeros((90, 120, 3), np.uint8)
+    photo[:, 60:] = 255  # one vertical edge
+    redraws = int(root.get_attribute("data-redraws"))
+    root.evaluate(DELIVER_PHOTO.replace("([target, bytes, how])", "(target, [bytes, how])"),
+                  [list(jpeg_bytes(photo)), "drop"])
+    chromium_page.wait_for_function("([root, n]) => Number(root.dataset.redraws) > n",
+                                    arg=[root.element_handle(), redraws])
+    width, height, grey = root.evaluate(PLAYGROUND_PIXELS)
+    assert (width, height) == (120, 90)  # small photos keep their size
+    edges = np.array(grey).reshape(height, width)
+    assert edges[45, 58:62].max() > 200 and edges[45, 20] < 10 and edges[45, 100] < 10
 
 
 def test_the_playground_refuses_a_file_that_is_not_a_photo(chromium_page):
