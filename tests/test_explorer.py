@@ -13,6 +13,7 @@ import io
 import json
 import math
 import re
+from urllib.parse import urlparse
 
 import keras
 import numpy as np
@@ -459,6 +460,9 @@ def test_bad_arguments_are_refused_with_what_to_do(trained_mnist, digits):
         widgets.model_explorer(every_layer_model(), input_kind="drawing")
     with pytest.raises(ValueError, match="encoding"):
         widgets.model_explorer(trained_mnist, encoding="float8")
+    too_big = chain(layers.Flatten(), layers.Dense(1000), input_shape=(28, 28, 1))
+    with pytest.raises(ValueError, match=r"needs 1,5\d\d,\d{3} bytes .*at most 1,500,000"):
+        widgets.model_explorer(too_big)
 
 
 # --------------------------------------------------------------------------- playground photo
@@ -535,3 +539,53 @@ def test_the_playground_refuses_a_file_that_is_not_a_photo(chromium_page):
         files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
     assert "not an image" in root.locator(".cnnbook-playground-upload-status").inner_text()
     assert root.evaluate(PLAYGROUND_PIXELS) == before
+
+
+# --------------------------------------------------------------------------- the built book
+def open_built_explorer(page, url: str):
+    """A chapter of the built book with its explorer ready; nothing fetched from outside."""
+    book_host = urlparse(url).netloc
+    foreign: list[str] = []
+
+    def note(request):
+        parsed = urlparse(request.url)
+        if parsed.scheme not in ("data", "blob") and parsed.netloc != book_host:
+            foreign.append(request.url)
+
+    page.on("request", note)
+    page.goto(url)
+    page.wait_for_selector(READY, timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    assert not foreign, f"the page fetched from outside the book: {foreign}"
+    roots = page.locator(READY)
+    assert roots.count() == 1, "the chapter should paste exactly one explorer"
+    return roots
+
+
+@pytest.mark.slow
+def test_mnist_chapter_explorer_reads_a_drawing(chromium_page, site_url):
+    root = open_built_explorer(chromium_page, site_url("chapters/mnist_convnet.html"))
+    assert root.get_attribute("data-input-kind") == "drawing"
+    blank = scores(root)
+    before = updates(root)
+    draw(chromium_page, root.locator("canvas.cnnbook-explorer-draw"),
+         [(0.5, 0.2 + 0.06 * k) for k in range(11)])
+    wait_for_update(chromium_page, root, before)
+    assert np.abs(scores(root) - blank).max() > 0.05
+    picker = root.locator("select.cnnbook-explorer-examples")
+    before = updates(root)
+    picker.select_option("0")
+    wait_for_update(chromium_page, root, before)
+    assert "The network says:" in root.locator(".cnnbook-explorer-answer").inner_text()
+
+
+@pytest.mark.slow
+def test_cats_chapter_explorer_reads_a_photo(chromium_page, site_url, some_photos):
+    validation, _ = some_photos
+    root = open_built_explorer(chromium_page, site_url("chapters/cats_vs_dogs.html"))
+    assert root.get_attribute("data-input-kind") == "photo"
+    before = updates(root)
+    root.locator("input[type=file]").set_input_files(str(validation.paths[0]))
+    wait_for_update(chromium_page, root, before)
+    assert validation.paths[0].name in root.locator(".cnnbook-explorer-status").inner_text()
+    assert "Dog score" in root.locator(".cnnbook-explorer-answer").inner_text()

@@ -433,8 +433,9 @@ def model_explorer(model, examples=None, class_names=None, title: str | None = N
     description, blob = explorer.describe_model(model, encoding=encoding)
     if len(blob) > MAX_EXPLORER_WEIGHT_BYTES:
         raise ValueError(
-            f"model {model.name!r} needs {len(blob):,} bytes of weights even at two bytes a "
-            f"weight; a page carries at most {MAX_EXPLORER_WEIGHT_BYTES:,}: use fewer kernels"
+            f"model {model.name!r} needs {len(blob):,} bytes of weights "
+            f"({description['encoding']}); a page carries at most "
+            f"{MAX_EXPLORER_WEIGHT_BYTES:,}: use fewer kernels or smaller dense layers"
         )
     channels = description["inputShape"][2]
     if input_kind == "auto":
