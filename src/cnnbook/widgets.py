@@ -58,9 +58,9 @@ DISPLAY_MAPPING = (
 WEIGHT_RANGE = (-5.0, 5.0)
 DEFAULT_PRESET = "vertical edges"
 MAX_PLAYGROUND_PIXELS = 1024 * 1024
+PLAYGROUND_FILES = ("playground.js", "playground.css")
 #: A reader's own photo in the playground is shrunk to at most this many pixels a side.
 MAX_UPLOAD_SIDE = 800
-PLAYGROUND_FILES = ("playground.js", "playground.css")
 
 
 # --------------------------------------------------------------------------- checks
