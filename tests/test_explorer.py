@@ -168,6 +168,19 @@ def test_every_supported_layer_agrees_with_keras(chromium_page, encoding):
     np.testing.assert_array_equal(shown.argmax(axis=1), expected.argmax(axis=1))
 
 
+def test_a_sequential_model_is_described_like_a_functional_one():
+    set_seed(2)
+    model = keras.Sequential([
+        keras.Input(shape=(10, 9, 2)), layers.Conv2D(3, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(5, activation="sigmoid")])
+    description, blob = explorer.describe_model(model)
+    assert [layer["type"] for layer in description["layers"]] == [
+        "conv2d", "maxpool", "flatten", "dense"]
+    inputs = np.random.default_rng(1).random((3, 10, 9, 2)).astype(np.float32)
+    reference = np.array([explorer.forward(description, blob, x)[-1] for x in inputs])
+    np.testing.assert_allclose(reference, model.predict(inputs, verbose=0), atol=1e-6)
+
+
 @pytest.fixture(scope="module")
 def photo_shape(data_root):
     """The lab's photo size: the most common shape of a sample of photos, a quarter a side."""
