@@ -304,6 +304,7 @@ def test_explorer_starts_as_a_notebook_output(chromium_page, trained_mnist, digi
 
 # --------------------------------------------------------------------------- drawing
 def draw(page, canvas, points) -> None:
+    canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + points[0][0] * box["width"], box["y"] + points[0][1] * box["height"])
     page.mouse.down()
