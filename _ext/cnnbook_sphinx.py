@@ -5,6 +5,11 @@
 2. A directive that links a reading chapter to its lab, on the site and on Colab.
 3. Keep quick-mode and full-mode builds apart: each mode has its own execution cache,
    and switching mode re-reads every page, so a full build never shows quick results.
+4. Light pages: figures pasted as base64 ``data:`` images (``cnnbook.book.figure_html``,
+   self-contained so that they show on Colab too) are written out as image files that the
+   browser caches and loads lazily; MathJax only on pages with maths; no unused widget
+   state, no icon script (the theme's CSS draws the same icons), no Thebe set-up.
+5. Theme fixes: the navigation buttons (``_static/cnnbook.js``), a default colour mode.
 
     ```{lab} ../notebooks/04_mnist_convnet.ipynb
     ```
@@ -15,8 +20,11 @@ lab. The Colab address is made from the repository named once in ``_config.yml``
 
 from __future__ import annotations
 
-import os
+import base64
+import hashlib
+import html
 import posixpath
+import re
 import shutil
 from pathlib import Path
 
@@ -24,8 +32,20 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
 
-MATHJAX_BUNDLE = Path("node_modules/mathjax/es5/tex-svg.js")
-MATHJAX_STATIC = "vendor/mathjax/tex-svg.js"
+from cnnbook.config import quick_mode  # the one definition of quick mode
+
+# MathJax's TeX input with HTML-CSS output: its fonts load one by one as a page needs them
+# (the SVG bundle carries all its glyphs: 679 kB compressed against 262 kB).
+MATHJAX_ES5 = Path("node_modules/mathjax/es5")
+MATHJAX_FILES = ["tex-chtml.js", "output/chtml/fonts/woff-v2"]
+MATHJAX_STATIC = "vendor/mathjax"
+
+# A base64 image inside a page's HTML (the figures glued from the labs).
+DATA_IMAGE = re.compile(r'src="data:image/(png|jpeg|webp|gif);base64,([A-Za-z0-9+/=\s]+)"')
+# Scripts no page of this book uses (matched against a script's file name or inline body).
+UNUSED_SCRIPTS = ("sphinx-thebe.js", "THEBE_JS_URL")
+ICON_SCRIPT = re.compile(r'[ \t]*<script defer src="[^"]*/fontawesome\.js[^"]*"></script>\n?')
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 COLAB = "https://colab.research.google.com/github/{repo}/blob/{branch}/{path}"
 
@@ -68,22 +88,140 @@ class LabDirective(SphinxDirective):
 
 
 def copy_mathjax(app, exception):
-    """Copy the pinned MathJax bundle next to the pages (after a successful build)."""
+    """Copy the pinned MathJax bundle and its fonts next to the pages (after a good build)."""
     if exception is not None or app.builder.format != "html":
         return
-    source = Path(app.confdir) / MATHJAX_BUNDLE
-    if not source.exists():
-        raise FileNotFoundError(
-            f"{source} is missing: run `npm ci` in {app.confdir} (the book serves MathJax "
-            "from the pinned npm package instead of a CDN)."
-        )
-    target = Path(app.outdir) / "_static" / MATHJAX_STATIC
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
+    for name in MATHJAX_FILES:
+        source = Path(app.confdir) / MATHJAX_ES5 / name
+        if not source.exists():
+            raise FileNotFoundError(
+                f"{source} is missing: run `npm ci` in {app.confdir} (the book serves "
+                "MathJax from the pinned npm package instead of a CDN)."
+            )
+        target = Path(app.outdir) / "_static" / MATHJAX_STATIC / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(source, target)
 
 
-def quick_mode() -> bool:
-    return os.environ.get("CNNBOOK_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
+def write_index_page(app, exception):
+    """A real index page that sends the reader to the first chapter (with a title, a
+    language and a link, where Sphinx's table of contents leaves a bare redirect)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    first = app.config.root_doc + app.builder.out_suffix
+    title = html.escape(app.config.html_title or app.config.project)
+    (Path(app.outdir) / "index.html").write_text(
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{title}</title>\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta http-equiv="refresh" content="0; url={first}">\n'
+        f'<link rel="canonical" href="{first}">\n</head>\n<body>\n'
+        f'<p><a href="{first}">{title}: start reading</a></p>\n</body>\n</html>\n',
+        encoding="utf-8",
+    )
+
+
+def externalise_images(app, pagename, templatename, context, doctree):
+    """Write each base64 image of the page to ``_images/`` and link to it; every such
+    figure but the page's first loads lazily (the first may be above the fold)."""
+    body = context.get("body")
+    if not body or "data:image/" not in body:
+        return
+    folder = Path(app.outdir) / "_images"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def to_file(match):
+        extension, data = match.group(1), base64.b64decode(match.group(2))
+        name = f"cnnbook-{hashlib.sha256(data).hexdigest()[:20]}.{extension}"
+        path = folder / name
+        if not path.exists():
+            path.write_bytes(data)
+        return f'src="{context["pathto"]("_images/" + name, 1)}"'
+
+    body = DATA_IMAGE.sub(to_file, body)
+    first_lazy = body.find('loading="lazy"')
+    if first_lazy >= 0:
+        body = body[:first_lazy] + 'loading="eager"' + body[first_lazy + len('loading="lazy"') :]
+    context["body"] = body
+
+
+def has_maths(doctree) -> bool:
+    if doctree is None:
+        return False
+    return any(
+        True for _ in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block)))
+    )
+
+
+def drop_unused_scripts(app, pagename, templatename, context, doctree):
+    """Leave off the scripts this page does not use (runs after the handlers that add them).
+
+    MathJax goes only on pages with maths of their own (Sphinx adds it to a page when any
+    page of its toctree has maths); the ipywidgets state is unused (the page loads no
+    widget manager)."""
+    maths = has_maths(doctree)
+
+    def unused(script) -> bool:
+        filename = str(getattr(script, "filename", script) or "")
+        attributes = getattr(script, "attributes", {})
+        body = str(attributes.get("body", ""))
+        if attributes.get("type") == WIDGET_STATE:
+            return True
+        if any(name in filename or name in body for name in UNUSED_SCRIPTS):
+            return True
+        is_mathjax = filename.endswith(app.config.mathjax_path) or body.startswith("window.MathJax")
+        return is_mathjax and not maths
+
+    context["script_files"][:] = [s for s in context.get("script_files", []) if not unused(s)]
+    context["css_files"][:] = [
+        c
+        for c in context.get("css_files", [])
+        if "sphinx-thebe" not in str(getattr(c, "filename", c))
+    ]
+
+
+def drop_thebe(app):
+    """jupyter-book always loads sphinx-thebe; this book does not use it (no live code
+    cells: the labs run on Colab), so its set-up, which names a CDN and another
+    repository, stays off the pages."""
+    for listeners in app.events.listeners.values():
+        listeners[:] = [
+            listener
+            for listener in listeners
+            if not getattr(listener.handler, "__module__", "").startswith("sphinx_thebe")
+        ]
+
+
+def number_exercises_per_page(app, env):
+    """Exercise 1, 2, ... on every page (Sphinx numbers them across the whole book, so
+    the second chapter began at Exercise 5). Solutions take their exercise's number."""
+    for numbers in env.toc_fignumbers.values():
+        exercises = numbers.get("exercise")
+        if exercises:
+            in_order = sorted(exercises, key=lambda ident: exercises[ident])
+            numbers["exercise"] = {ident: (n,) for n, ident in enumerate(in_order, start=1)}
+    return []
+
+
+def theme_defaults(app, config):
+    """Colour mode "auto" when the reader has not chosen one (the theme's default, empty,
+    logs an error on a first visit)."""
+    config.html_context.setdefault("default_mode", "auto")
+
+
+def drop_icon_script(app, exception):
+    """The theme's templates load fontawesome.js (1.5 MB) on every page to redraw icons
+    its CSS and web fonts already draw: leave it off the written pages."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        lighter = ICON_SCRIPT.sub("", text)
+        if lighter != text:
+            page.write_text(lighter, encoding="utf-8")
 
 
 def mode_name() -> str:
@@ -121,8 +259,19 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
 def setup(app):
     # early: html-page-context stops at the first handler that returns a template name
     app.connect("html-page-context", drop_duplicate_scripts, priority=100)
+    # late: after Sphinx's MathJax and myst-nb's widget state have been added
+    app.connect("html-page-context", drop_unused_scripts, priority=900)
+    app.connect("html-page-context", externalise_images, priority=900)
     app.connect("config-inited", separate_caches)
+    app.connect("config-inited", theme_defaults)
+    app.connect("builder-inited", drop_thebe)
     app.connect("env-get-outdated", reread_all_on_mode_change)
+    # after Sphinx has numbered the figures and exercises of the whole book
+    app.connect("env-get-updated", number_exercises_per_page, priority=900)
     app.add_directive("lab", LabDirective)
+    # _static/cnnbook.js and .css: jupyter-book adds every script and style in _static
     app.connect("build-finished", copy_mathjax)
+    app.connect("build-finished", drop_icon_script)
+    # before sphinx-external-toc's, which writes a bare redirect unless index.html exists
+    app.connect("build-finished", write_index_page, priority=400)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

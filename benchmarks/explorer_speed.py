@@ -97,8 +97,13 @@ def train_mnist_model(num_digits: int):
     (train_images, train_labels), (test_images, _) = load_mnist()
     set_seed(0)
     model = mnist.build_mnist_convnet()
-    mnist.train(model, mnist.preprocess(train_images[:num_digits]), train_labels[:num_digits],
-                num_epochs=1, verbose=0)
+    mnist.train(
+        model,
+        mnist.preprocess(train_images[:num_digits]),
+        train_labels[:num_digits],
+        num_epochs=1,
+        verbose=0,
+    )
     return model, mnist.preprocess(test_images)
 
 
@@ -128,11 +133,15 @@ def measure(runs: int, draw_seconds: float, train_digits: int) -> dict:
     rung_snippet = widgets.model_explorer(rung_six, class_names=("cat", "dog")).data
     rung_description, rung_blob = explorer.describe_model(rung_six)
     digits = test_inputs[:runs].reshape(runs, -1).tolist()
-    result = {"load_average": os.getloadavg()[0], "tensorflow": tf.__version__,
-              "keras": keras.__version__}
+    result = {
+        "load_average": os.getloadavg()[0],
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
         result["chromium"] = browser.version
         page, root = open_widget(browser, mnist_snippet)
         root.evaluate(TIME_FORWARD, digits[: min(20, runs)])  # warm up the JIT
@@ -148,10 +157,20 @@ def measure(runs: int, draw_seconds: float, train_digits: int) -> dict:
         page.close()
         browser.close()
     result["sizes"] = {
-        "MNIST convnet": (model.count_params(), mnist_description["encoding"], len(mnist_blob),
-                          len(explorer.encode_85(mnist_blob)), len(mnist_snippet)),
-        "rung 6": (rung_six.count_params(), rung_description["encoding"], len(rung_blob),
-                   len(explorer.encode_85(rung_blob)), len(rung_snippet)),
+        "MNIST convnet": (
+            model.count_params(),
+            mnist_description["encoding"],
+            len(mnist_blob),
+            len(explorer.encode_85(mnist_blob)),
+            len(mnist_snippet),
+        ),
+        "rung 6": (
+            rung_six.count_params(),
+            rung_description["encoding"],
+            len(rung_blob),
+            len(explorer.encode_85(rung_blob)),
+            len(rung_snippet),
+        ),
     }
     return result
 
@@ -162,38 +181,58 @@ def report(result: dict, runs: int, train_digits: int) -> str:
     drawing = result["drawing"]
     lines = [
         "Model explorer in headless Chromium: forward pass, redrawing, page weight",
-        (f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
-         f"TensorFlow {result['tensorflow']}, Keras {result['keras']}, "
-         f"Chromium {result['chromium']} (headless, --disable-gpu)"),
-        (f"load average before the run: {result['load_average']:.1f} "
-         "(other processes share the CPUs: timings of a busy machine)"),
+        (
+            f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+            f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
+            f"TensorFlow {result['tensorflow']}, Keras {result['keras']}, "
+            f"Chromium {result['chromium']} (headless, --disable-gpu)"
+        ),
+        (
+            f"load average before the run: {result['load_average']:.1f} "
+            "(other processes share the CPUs: timings of a busy machine)"
+        ),
         "",
-        (f"MNIST convnet (trained 1 epoch on {train_digits} digits), forward pass on "
-         f"{runs} test digits, one at a time:"),
-        (f"  median {statistics.median(forward):.2f} ms, 90th percentile "
-         f"{np.percentile(forward, 90):.2f} ms, fastest {min(forward):.2f} ms   "
-         "(goal: at most 30 ms)"),
-        (f"whole update (forward pass, bars, {'every'} feature map), {len(update)} runs: "
-         f"median {statistics.median(update):.2f} ms, 90th percentile "
-         f"{np.percentile(update, 90):.2f} ms"),
-        (f"drawing for {drawing['seconds']:.1f} s ({drawing['moves']} pointer moves): "
-         f"{drawing['updates']} updates in {drawing['frames']} animation frames = "
-         f"{drawing['updates'] / drawing['seconds']:.0f} updates/s, "
-         f"{drawing['frames'] / drawing['seconds']:.0f} frames/s, longest gap between "
-         f"frames {drawing['worstGap']:.0f} ms"),
-        (f"rung 6 at {PHOTO_SHAPE[0]} x {PHOTO_SHAPE[1]} x 3, one photo: median "
-         f"{statistics.median(result['rung_six_ms']):.0f} ms over "
-         f"{len(result['rung_six_ms'])} runs"),
+        (
+            f"MNIST convnet (trained 1 epoch on {train_digits} digits), forward pass on "
+            f"{runs} test digits, one at a time:"
+        ),
+        (
+            f"  median {statistics.median(forward):.2f} ms, 90th percentile "
+            f"{np.percentile(forward, 90):.2f} ms, fastest {min(forward):.2f} ms   "
+            "(goal: at most 30 ms)"
+        ),
+        (
+            f"whole update (forward pass, bars, {'every'} feature map), {len(update)} runs: "
+            f"median {statistics.median(update):.2f} ms, 90th percentile "
+            f"{np.percentile(update, 90):.2f} ms"
+        ),
+        (
+            f"drawing for {drawing['seconds']:.1f} s ({drawing['moves']} pointer moves): "
+            f"{drawing['updates']} updates in {drawing['frames']} animation frames = "
+            f"{drawing['updates'] / drawing['seconds']:.0f} updates/s, "
+            f"{drawing['frames'] / drawing['seconds']:.0f} frames/s, longest gap between "
+            f"frames {drawing['worstGap']:.0f} ms"
+        ),
+        (
+            f"rung 6 at {PHOTO_SHAPE[0]} x {PHOTO_SHAPE[1]} x 3, one photo: median "
+            f"{statistics.median(result['rung_six_ms']):.0f} ms over "
+            f"{len(result['rung_six_ms'])} runs"
+        ),
         "",
-        (f"{'model':16s} {'weights':>9s} {'encoding':>9s} {'packed kB':>10s} "
-         f"{'text kB':>10s} {'widget kB':>10s}"),
+        (
+            f"{'model':16s} {'weights':>9s} {'encoding':>9s} {'packed kB':>10s} "
+            f"{'text kB':>10s} {'widget kB':>10s}"
+        ),
     ]
     for name, (count, encoding, packed, text, snippet) in result["sizes"].items():
-        lines.append(f"{name:16s} {count:9,d} {encoding:>9s} {packed / 1e3:10.1f} "
-                     f"{text / 1e3:10.1f} {snippet / 1e3:10.1f}")
-    lines.append("(kB = 1000 bytes; the widget also holds explorer.js and explorer.css, and "
-                 "examples when given)")
+        lines.append(
+            f"{name:16s} {count:9,d} {encoding:>9s} {packed / 1e3:10.1f} "
+            f"{text / 1e3:10.1f} {snippet / 1e3:10.1f}"
+        )
+    lines.append(
+        "(kB = 1000 bytes; the widget also holds explorer.js and explorer.css, and "
+        "examples when given)"
+    )
     return "\n".join(lines) + "\n"
 
 

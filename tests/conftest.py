@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import subprocess
-import threading
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import serve_book  # noqa: E402
+
 CHROMIUM = Path("/usr/bin/chromium")
 BUILD_COMMAND = ["jupyter-book", "build", ".", "-W", "--keep-going"]
 
@@ -47,19 +48,11 @@ def built_book() -> Path:
     return ROOT / "_build" / "html"
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep the test output clean
-        pass
-
-
 @pytest.fixture(scope="session")
 def site_url(built_book: Path):
-    """Map a path inside the built book ('chapters/intro.html') to a loopback URL."""
-    handler = functools.partial(_QuietHandler, directory=str(built_book))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    """Map a path inside the built book ('chapters/intro.html') to a loopback URL, served
+    as a static host serves it (tools/serve_book.py: text compressed)."""
+    server, base = serve_book.start(built_book)
     yield lambda path="index.html": base + path.lstrip("/")
     server.shutdown()
     server.server_close()
@@ -90,13 +83,41 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture
-def chromium_page(chromium):
-    """A fresh page; fails the test on any JavaScript error the page raises."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}  # a common phone's CSS pixels
+
+
+def _watched_page(chromium, viewport: dict, **options):
+    """A fresh page in its own context, and the list its JavaScript and console errors
+    (a failed request, an exception, a theme complaining) are collected in."""
+    context = chromium.new_context(viewport=viewport, **options)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"console: {message.text}") if message.type == "error" else None
+        ),
+    )
+    return context, page, errors
+
+
+@pytest.fixture
+def chromium_page(chromium):
+    """A fresh desktop-sized page; fails the test on any JavaScript or console error."""
+    context, page, errors = _watched_page(chromium, DESKTOP)
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def phone_page(chromium):
+    """A fresh phone-sized page (touch, 390 CSS px wide); fails on any JavaScript error."""
+    context, page, errors = _watched_page(
+        chromium, PHONE, is_mobile=True, has_touch=True, device_scale_factor=3
+    )
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"

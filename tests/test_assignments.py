@@ -1,11 +1,13 @@
-"""The classroom assignments: built from one source, graded offline, solutions kept apart.
+"""The classroom assignments: built from one source, graded in a sandbox, solutions apart.
 
 For every ``assignments/NN_topic.ipynb`` the tests build the student copy and the
-autograder with ``tools/make_assignments.py`` (``otter assign``), then grade with
-``otter run`` (no Docker): the solutions must score full marks and the untouched student
-copy zero. They also check that the student copy holds no solution, opens with the Colab
-setup cell, and that its grader works where the notebook is not a file (as on Colab).
-The student edition of the book is checked on a tiny book, built twice.
+solutions with ``tools/make_assignments.py`` (``otter assign``), then grade both as a
+teacher does (each in a bubblewrap sandbox, marked outside it by ``tools/grading``): the
+solutions must score full marks and the untouched student copy zero. They also check
+that the student copy holds no solution, opens with the Colab setup cell, that its
+public checks work where the notebook is not a file (as on Colab), and that the
+teacher's checks give each question the points its source states. Hostile submissions
+are in ``test_grading_sandbox.py``. The student edition is checked on a tiny book.
 """
 
 from __future__ import annotations
@@ -14,18 +16,16 @@ import csv
 import json
 import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+from tools import build_student_edition, make_assignments, sync_notebooks
+from tools.grading import assignments, report
+from tools.grading.grade import Grade, grades_csv
 
-import build_student_edition  # noqa: E402
-import make_assignments  # noqa: E402
-import sync_notebooks  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SOURCES = make_assignments.source_paths()
 NAMES = [path.stem for path in SOURCES]
@@ -51,19 +51,21 @@ def built(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def grades(built, data_root) -> dict[tuple[str, str], make_assignments.Grade]:
-    """Each assignment's solutions and blank student copy, graded with ``otter run``."""
-    jobs = {}
-    for name in NAMES:
-        folder = built / name
-        jobs[(name, "solution")] = folder / "autograder" / f"{name}.ipynb"
-        jobs[(name, "blank")] = folder / "student" / f"{name}.ipynb"
+def grades(built, data_root) -> dict[tuple[str, str], Grade]:
+    """Each assignment's solutions and blank student copy, graded as a teacher does."""
+
+    def both(name):
+        solution, blank = make_assignments.check_built(built / name)
+        return {(name, "solution"): solution, (name, "blank"): blank}
+
+    results = {}
+    # The numpy assignments two at a time; the two that train (outside the sandbox) alone.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {
-            key: pool.submit(make_assignments.grade, built / key[0] / "autograder.zip", path)
-            for key, path in jobs.items()
-        }
-        return {key: future.result() for key, future in futures.items()}
+        for found in pool.map(both, NAMES[:3]):
+            results.update(found)
+    for name in NAMES[3:]:
+        results.update(both(name))
+    return results
 
 
 def test_there_are_five_assignments():
@@ -95,19 +97,20 @@ def test_source_is_one_otter_notebook_in_step(source):
 @pytest.mark.parametrize("name", NAMES)
 def test_student_copy_has_no_solutions(built, name):
     student = _notebook(built / name / "student" / f"{name}.ipynb")
-    solution = _notebook(built / name / "autograder" / f"{name}.ipynb")
+    solution = _notebook(make_assignments.solutions_copy(built / name))
     text = json.dumps(student)
     for marker in ("# SOLUTION", "BEGIN SOLUTION", "END SOLUTION", "BEGIN PROMPT"):
         assert marker not in text, f"{marker!r} left in the student copy"
     assert not any(SOLUTION_TAG in c["metadata"].get("tags", []) for c in student["cells"])
-    # Written answers (Markdown solutions) and the hidden tests are gone too.
+    # Written answers (Markdown solutions) are gone too.
     for cell in solution["cells"]:
         if SOLUTION_TAG in cell["metadata"].get("tags", []) and cell["cell_type"] == "markdown":
             assert _source(cell)[:80] not in text, "a written solution is in the student copy"
     tests = student["metadata"]["otter"]["tests"]
     assert tests, "the student copy should carry the public checks"
-    assert all("hidden=True" not in test for test in tests.values())
-    assert any("hidden=True" in test for test in solution["metadata"]["otter"]["tests"].values())
+    # The teacher's checks live in tools/grading, never in a notebook.
+    for notebook in (student, solution):
+        assert all("hidden=True" not in test for test in notebook["metadata"]["otter"]["tests"].values())
     # Each answer cell of the student copy is the solution cell with the answer cut out.
     answers = [
         c
@@ -155,7 +158,7 @@ def test_grader_works_where_the_notebook_is_not_a_file(built, tmp_path):
     import nbformat
 
     name = NAMES[0]
-    solution = nbformat.read(built / name / "autograder" / f"{name}.ipynb", as_version=4)
+    solution = nbformat.read(make_assignments.solutions_copy(built / name), as_version=4)
     client = nbclient.NotebookClient(
         solution,
         timeout=300,
@@ -176,14 +179,29 @@ def test_grader_works_where_the_notebook_is_not_a_file(built, tmp_path):
     assert outputs and all("All test cases passed" in text for text in outputs.values()), outputs
 
 
+@pytest.mark.parametrize("source", SOURCES, ids=NAMES)
+def test_teachers_checks_give_each_question_its_points(source):
+    """The marks of each autograded question add up to the points its source states."""
+    import numpy as np
+    import yaml
+
+    stated = {}
+    for cell in _notebook(source)["cells"]:
+        if cell["cell_type"] == "raw" and _source(cell).startswith("# BEGIN QUESTION"):
+            config = yaml.safe_load(_source(cell).split("\n", 1)[1])
+            if not config.get("manual"):
+                stated[config["name"]] = float(config["points"])
+    plan = assignments.plan_for(source.stem, np.random.default_rng(1))
+    assert plan.points() == stated
+    assert len({probe.id for probe in plan.probes}) == len(plan.probes)
+
+
 def test_grade_command_writes_a_csv(built, grades, tmp_path):
     name = NAMES[0]
-    table = tmp_path / "grades.csv"
-    make_assignments.write_csv([grades[(name, "solution")], grades[(name, "blank")]], table)
-    with table.open() as handle:
-        rows = list(csv.DictReader(handle))
+    text = grades_csv([grades[(name, "solution")], grades[(name, "blank")]])
+    rows = list(csv.DictReader(text.splitlines()))
     assert [float(r["total"]) for r in rows] == [grades[(name, "solution")].out_of, 0.0]
-    assert {"q1", "q2"} <= set(rows[0])
+    assert {"q1", "q2", "problems", "reference_code"} <= set(rows[0])
 
 
 def test_written_answers_are_collected(built, tmp_path):
@@ -198,11 +216,11 @@ def test_written_answers_are_collected(built, tmp_path):
     written[0]["source"] = ["Because two linear layers are one linear layer."]
     path = tmp_path / "alice.ipynb"
     path.write_text(json.dumps(submission))
-    answers = make_assignments.written_answers(path)
+    answers = report.written_answers(report.read_notebook(path))
     assert [question[:14] for question, _ in answers] == ["**Question 4**"]
     assert answers[0][1] == "Because two linear layers are one linear layer."
-    make_assignments.write_written_answers([path], tmp_path / "written.md")
-    assert "# alice.ipynb" in (tmp_path / "written.md").read_text()
+    text = report.written_answers_text([("alice.ipynb", submission)])
+    assert "# alice.ipynb" in text and "two linear layers" in text
 
 
 # --------------------------------------------------------------------------- student edition

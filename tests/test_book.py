@@ -12,11 +12,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import tomllib
 import yaml
 
+from tools import sync_notebooks  # a tool, not part of the package
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import sync_notebooks  # noqa: E402  (a tool, not part of the package)
 
 
 def toc_files() -> list[str]:
@@ -68,7 +69,7 @@ def test_notebooks_have_no_outputs_and_the_setup_cell_from_config():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    repository, branch = sync_notebooks.book_repository()
+    repository, tag = sync_notebooks.book_repository()
     for path in sync_notebooks.notebook_paths():
         notebook = json.loads(path.read_text())
         setup = [
@@ -77,8 +78,113 @@ def test_notebooks_have_no_outputs_and_the_setup_cell_from_config():
             if sync_notebooks.SETUP_TAG in c["metadata"].get("tags", [])
         ]
         assert len(setup) == 1, f"{path}: one setup cell expected"
-        assert f"git+{repository}@{branch}" in "".join(setup[0]["source"])
+        assert f'"cnnbook @ git+{repository}@{tag}"' in "".join(setup[0]["source"])
         assert notebook["metadata"]["accelerator"] == "GPU", f"{path} does not ask Colab for a GPU"
+
+
+def test_the_version_is_written_once_and_notebooks_install_its_release_tag():
+    """_version.py is the one copy: the package, hatch's build and every setup cell agree."""
+    import cnnbook
+
+    version = sync_notebooks.book_version()
+    assert cnnbook.__version__ == version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["hatch"]["version"]["path"] == "src/cnnbook/_version.py"
+    # no other file spells the version out
+    for path in [ROOT / "pyproject.toml", *sorted((ROOT / "src" / "cnnbook").glob("*.py"))]:
+        if path.name != "_version.py":
+            assert f'"{version}"' not in path.read_text(), f"{path} repeats the version"
+    tag = sync_notebooks.release_tag()
+    assert tag == f"v{version}"
+    for path in sync_notebooks.notebook_paths():
+        setup = "".join(json.loads(path.read_text())["cells"][1]["source"])
+        assert f'@{tag}"' in setup, f"{path} does not install release {tag}"
+
+
+def test_a_release_tag_if_present_holds_its_own_version():
+    """A clone with tags: each vX.Y.Z tag's _version.py says X.Y.Z (a CI clone may have none)."""
+    listed = subprocess.run(
+        ["git", "tag", "--list", "v*"], cwd=ROOT, capture_output=True, text=True
+    )
+    tags = listed.stdout.split() if listed.returncode == 0 else []
+    if not tags:
+        pytest.skip("this clone has no v* tags (shallow CI clones fetch none)")
+    for tag in tags:
+        shown = subprocess.run(
+            ["git", "show", f"{tag}:src/cnnbook/_version.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        if shown.returncode != 0:  # a release from before _version.py existed
+            continue
+        assert f'__version__ = "{tag[1:]}"' in shown.stdout, f"tag {tag} holds another version"
+
+
+def test_setup_cell_installs_only_on_colab_or_when_told(monkeypatch):
+    """Off Colab nothing is installed; CNNBOOK_INSTALL_SPEC installs exactly what it names."""
+    source = sync_notebooks.setup_source("https://example.org/book", "v9.9.9")
+    installs: list[str] = []
+    # IPython's own translation of the cell (%pip becomes run_line_magic), and its own
+    # expansion of {expressions} in a magic's line, as on Colab; cnnbook lines left out.
+    from IPython.core.inputtransformer2 import TransformerManager
+    from IPython.utils.text import DollarFormatter
+
+    code = TransformerManager().transform_cell(source.split("import cnnbook")[0])
+    namespace: dict = {}
+
+    class Shell:
+        def run_line_magic(self, name, line):
+            installs.append(f"%{name} " + DollarFormatter().format(line, **namespace))
+
+    def run(modules: dict) -> None:
+        monkeypatch.setattr(sys, "modules", {**sys.modules, **modules})
+        namespace.clear()
+        namespace["get_ipython"] = Shell
+        exec(code, namespace)
+
+    monkeypatch.delenv(sync_notebooks.INSTALL_ENV, raising=False)
+    run({})
+    assert installs == []
+    run({"google.colab": object()})
+    assert installs == ['%pip install --quiet "cnnbook @ git+https://example.org/book@v9.9.9"']
+    monkeypatch.setenv(sync_notebooks.INSTALL_ENV, "/tmp/cnnbook-9.9.9-py3-none-any.whl")
+    run({})
+    assert installs[-1] == '%pip install --quiet "/tmp/cnnbook-9.9.9-py3-none-any.whl"'
+
+
+def test_every_chapter_shows_when_and_where_its_lab_last_ran():
+    """Each lab glues ``last_run`` in its setup cell; its chapter pastes it under the title."""
+    for page in toc_files():
+        if not page.startswith("notebooks/"):
+            continue
+        lab = ROOT / (page + ".ipynb")
+        setup = "".join(json.loads(lab.read_text())["cells"][1]["source"])
+        assert "cnnbook.book.glue_last_run()" in setup, f"{lab} does not glue last_run"
+        chapter = source_of(toc_files()[toc_files().index(page) - 1]).read_text()
+        block = f"```{{glue:}} last_run\n:doc: ../{page}.ipynb\n```"
+        assert block in chapter, f"the chapter of {page} does not show its last run"
+        title, rest = chapter.split("\n", 1)
+        assert title.startswith("# ") and rest.lstrip().startswith(block), "not under the title"
+
+
+def test_last_run_names_date_mode_device_and_versions(monkeypatch):
+    import datetime
+
+    import keras
+    import tensorflow as tf
+
+    from cnnbook import book
+
+    when = datetime.datetime(2026, 12, 1, 1, 2, tzinfo=datetime.timezone.utc)
+    monkeypatch.setenv("CNNBOOK_QUICK", "1")
+    line = book.last_run(when)
+    assert line.startswith("Last run 2026-12-01 01:02 UTC, quick mode, on ")
+    assert book.compute_device() in line and book.compute_device().split()[0] in ("CPU", "GPU")
+    assert f"TensorFlow {tf.__version__}, Keras {keras.__version__}" in line
+    monkeypatch.setenv("CNNBOOK_QUICK", "0")
+    assert ", full mode, " in book.last_run(when)
 
 
 def test_no_notebook_reads_a_path_relative_to_the_repository():

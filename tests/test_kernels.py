@@ -37,10 +37,19 @@ def test_values_of_the_named_kernels():
     np.testing.assert_array_equal(kernels.IDENTITY, np.pad([[1]], 1))
 
 
-@pytest.mark.parametrize("name, total", [
-    ("vertical edges", 0), ("horizontal edges", 0), ("Sobel x", 0), ("Sobel y", 0),
-    ("box blur", 1), ("Gaussian blur", 1), ("sharpen", 1), ("identity", 1),
-])
+@pytest.mark.parametrize(
+    "name, total",
+    [
+        ("vertical edges", 0),
+        ("horizontal edges", 0),
+        ("Sobel x", 0),
+        ("Sobel y", 0),
+        ("box blur", 1),
+        ("Gaussian blur", 1),
+        ("sharpen", 1),
+        ("identity", 1),
+    ],
+)
 def test_presets_are_3x3_float32_and_sum_to_what_they_keep(name, total):
     kernel = kernels.PRESETS[name]
     assert kernel.shape == kernels.KERNEL_SHAPE and kernel.dtype == np.float32
@@ -48,7 +57,7 @@ def test_presets_are_3x3_float32_and_sum_to_what_they_keep(name, total):
 
 
 def test_presets_cannot_be_changed_by_accident():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="read-only"):
         kernels.PRESETS["sharpen"][1, 1] = 9  # read-only array
     with pytest.raises(TypeError):
         kernels.PRESETS["mine"] = kernels.IDENTITY  # read-only mapping

@@ -141,3 +141,114 @@ def test_epoch_timer_counts_training_not_validation():
     timer.on_epoch_begin(1)
     timer.on_epoch_end(1)
     assert len(timer.seconds) == 2 and all(s >= 0 for s in timer.seconds)
+
+
+# --------------------------------------------------------------------------- odd models
+def _tiny_arrays(seed=0, n=16):
+    rng = np.random.default_rng(seed)
+    labels = np.tile([0.0, 1.0], n // 2)
+    images = rng.uniform(size=(n, *INPUT_SHAPE)).astype("float32")
+    images[labels == 1] *= 0.5  # dogs darker: something to learn
+    return images, labels
+
+
+def _sequential_without_input(activation="sigmoid"):
+    model = keras.Sequential([keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(1, activation=activation)])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model
+
+
+class _Subclassed(keras.Model):
+    def __init__(self):
+        super().__init__(name="subclassed")
+        self.pool = keras.layers.GlobalAveragePooling2D()
+        self.score = keras.layers.Dense(1, activation="sigmoid")
+
+    def call(self, images):
+        return self.score(self.pool(images))
+
+
+def test_measure_rung_builds_a_sequential_without_input_and_a_subclassed_model():
+    data = _tiny_arrays()
+    for model in (_sequential_without_input(), _Subclassed()):
+        if not model.compiled:
+            model.compile(optimizer="adam", loss="binary_crossentropy")
+        row = ladder.measure_rung(model, data, data, num_epochs=1)
+        assert row["parameters"] == model.count_params() > 0
+        assert 0.0 <= row["val_accuracy"] <= 1.0
+
+
+def test_measure_rung_warns_about_a_linear_output():
+    import warnings
+
+    data = _tiny_arrays()
+    with warnings.catch_warnings(record=True) as caught:  # not pytest.warns: it re-raises
+        warnings.simplefilter("always")  # TensorFlow's own deprecation notes under -W error
+        ladder.measure_rung(_sequential_without_input("linear"), data, data, num_epochs=1)
+    assert any("not a sigmoid" in str(w.message) and w.category is UserWarning
+               for w in caught)
+
+
+def test_validation_pairs_are_accepted_and_bad_shapes_refused_before_training():
+    images, labels = _tiny_arrays()
+    model = ladder.build_one_conv(INPUT_SHAPE)
+    row = ladder.measure_rung(model, (images, labels), (images, labels), num_epochs=1,
+                              test_data=(images, labels))
+    assert row["val_n"] == row["test_n"] == 16
+    with pytest.raises(ValueError, match="one label per image"):
+        ladder.measure_rung(model, (images, labels), (images, labels[:3]), num_epochs=1)
+    with pytest.raises(TypeError, match="tf.data.Dataset"):
+        ladder.measure_rung(model, (images, labels), "validation/", num_epochs=1)
+
+
+def test_labels_outside_zero_one_are_refused_clearly():
+    images, _ = _tiny_arrays()
+    digits = np.arange(1, 17) % 10
+    with pytest.raises(ValueError, match=r"0 \(cat\) or 1 \(dog\)"):
+        ladder.measure_rung(ladder.build_one_conv(INPUT_SHAPE), (images, digits),
+                            (images, digits), num_epochs=1)
+
+
+def test_labels_outside_zero_one_in_a_dataset_stop_at_the_first_batch():
+    import tensorflow as tf
+
+    images, _ = _tiny_arrays()
+    digits = tf.data.Dataset.from_tensor_slices((images, np.arange(16.0))).batch(8)
+    timer = ladder.EpochTimer()
+    with pytest.raises(ValueError, match=r"0 \(cat\) or 1 \(dog\)"):
+        ladder.measure_rung(ladder.build_one_conv(INPUT_SHAPE), digits, digits,
+                            num_epochs=3, callbacks=[timer])
+    assert timer.seconds == [], "it trained a whole epoch before refusing"
+
+
+def test_early_stopping_test_scores_inference_accuracy_and_progress(capsys):
+    data = _tiny_arrays()
+    model = ladder.build_modern(INPUT_SHAPE, filters=(4, 8))
+    row = ladder.measure_rung(model, data, data, num_epochs=3, patience=1, test_data=data,
+                              train_eval_data=data, progress=True, name="6. test")
+    assert row["max_epochs"] == 3 and 1 <= row["num_epochs"] <= 3
+    assert 1 <= row["best_epoch"] <= row["num_epochs"]
+    assert len(row["history"]["train_accuracy"]) == row["num_epochs"]
+    assert row["test_accuracy_low"] <= row["test_accuracy"] <= row["test_accuracy_high"]
+    scores, labels = ladder.predict_scores(model, data)
+    assert row["test_accuracy"] == metrics.accuracy_at(scores, labels, row["best_threshold"])
+    lines = capsys.readouterr()
+    assert lines.out == "" and lines.err.count("6. test: epoch ") == row["num_epochs"]
+
+
+@pytest.mark.parametrize("switch", [{"augment": False}, {"batch_norm": False},
+                                    {"dropout": 0.0}, {"loss": "mse"}, {"head": "flatten"}])
+def test_build_modern_drops_one_ingredient_at_a_time(switch):
+    types = _layer_types(ladder.build_modern(INPUT_SHAPE, **switch))
+    model = ladder.build_modern(INPUT_SHAPE, **switch)
+    gone = {"augment": "RandomFlip", "batch_norm": "BatchNormalization",
+            "dropout": "Dropout", "head": "GlobalAveragePooling2D"}
+    key = next(iter(switch))
+    if key in gone:
+        assert gone[key] not in types
+    else:
+        assert model.loss == "mse"
+    with pytest.raises(ValueError, match="head"):
+        ladder.build_modern(INPUT_SHAPE, head="max")

@@ -31,7 +31,7 @@ def test_keras_shaped_predictions_are_accepted():
 def test_pearson_matches_numpy_and_its_extremes():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, size=200)
-    scores = 0.3 * labels + rng.uniform(0, 1, size=200)
+    scores = (0.3 * labels + rng.uniform(0, 1, size=200)) / 1.3
     expected = np.corrcoef(scores, labels)[0, 1]
     assert metrics.pearson_correlation(scores, labels) == pytest.approx(expected)
     assert metrics.pearson_correlation(labels * 0.5 + 0.2, labels) == pytest.approx(1.0)
@@ -65,7 +65,7 @@ def test_sweep_accuracy_agrees_with_accuracy_at_each_threshold():
     scores = rng.uniform(size=50)
     labels = rng.integers(0, 2, size=50)
     sweep = metrics.threshold_sweep(scores, labels, num_thresholds=7)
-    for threshold, accuracy in zip(sweep.thresholds, sweep.accuracies):
+    for threshold, accuracy in zip(sweep.thresholds, sweep.accuracies, strict=True):
         assert accuracy == pytest.approx(metrics.accuracy_at(scores, labels, threshold))
 
 
@@ -91,3 +91,105 @@ def test_labels_must_be_binary_for_accuracy():
 def test_number_of_thresholds_must_be_positive():
     with pytest.raises(ValueError, match="positive integer"):
         metrics.sweep_thresholds(0)
+
+
+@pytest.mark.parametrize(
+    "scores, labels, words",
+    [
+        ([0.2, 0.7, 0.4], [0, float("nan"), 1], "1 of the 3 labels are NaN"),
+        ([0.2, 0.7, 0.4], [0, 255, 0], r"0 or 1.*255.*divide by 255"),
+        ([-2.3, 4.1, 0.5], [0, 1, 1], r"probabilities in \[0, 1\].*-2.3 to 4.1.*logits.*sigmoid"),
+        ([0.2, 1.5], [0, 1], "logits"),
+    ],
+)
+@pytest.mark.parametrize(
+    "metric",
+    [
+        metrics.mean_squared_error,
+        metrics.pearson_correlation,
+        metrics.accuracy_at,
+        metrics.threshold_sweep,
+        metrics.best_accuracy,
+    ],
+    ids=lambda f: f.__name__,
+)
+def test_every_metric_refuses_nan_labels_pixel_labels_and_logits(metric, scores, labels, words):
+    with pytest.raises(ValueError, match=words):
+        metric(scores, labels)
+
+
+def test_float32_rounding_just_past_one_is_still_a_probability():
+    scores = np.array([0.0, 1.0 + 1e-7, 0.3], dtype=np.float64)
+    assert metrics.mean_squared_error(scores, [0, 1, 0]) == pytest.approx(0.03, abs=1e-6)
+
+
+def test_confusion_matrix_lives_with_the_other_metrics():
+    from cnnbook import mnist
+
+    matrix = metrics.confusion_matrix([0, 1, 1, 2], [0, 2, 1, 2], num_classes=3)
+    np.testing.assert_array_equal(matrix, [[1, 0, 0], [0, 1, 1], [0, 0, 1]])
+    np.testing.assert_array_equal(metrics.misclassified([0, 1, 1, 2], [0, 2, 1, 2]), [1])
+    assert mnist.confusion_matrix is metrics.confusion_matrix  # the old import still works
+    with pytest.raises(ValueError, match="num_classes must be >= 1"):
+        metrics.confusion_matrix([0], [0], num_classes=0)
+
+
+# --------------------------------------------------------------------------- uncertainty
+@pytest.mark.parametrize(
+    "successes, n, low, high",
+    # Newcombe (1998), Statistics in Medicine 17:857, Table I, method 3 (Wilson score)
+    [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611),
+     (1, 29, 0.0061, 0.1718)],
+)
+def test_wilson_interval_matches_published_values(successes, n, low, high):
+    interval = metrics.wilson_interval(successes, n)
+    assert interval == pytest.approx((low, high), abs=1e-4)
+
+
+def test_wilson_interval_is_symmetric_narrows_with_n_and_rejects_nonsense():
+    low, high = metrics.wilson_interval(40, 50)
+    assert metrics.wilson_interval(10, 50) == pytest.approx((1 - high, 1 - low))
+    assert metrics.wilson_interval(800, 1000)[1] - metrics.wilson_interval(800, 1000)[0] < (
+        high - low)
+    assert metrics.accuracy_interval(0.8, 50) == pytest.approx((low, high))
+    for bad in [(-1, 10), (11, 10), (1, 0), (1.5, 10)]:
+        with pytest.raises(ValueError):
+            metrics.wilson_interval(*bad)
+
+
+# --------------------------------------------------------------------------- ranking
+def test_roc_curve_and_auc_by_hand():
+    # scikit-learn's documented example: AUC 0.75
+    scores, labels = [0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]
+    fpr, tpr, thresholds = metrics.roc_curve(scores, labels)
+    assert fpr.tolist() == [0, 0, 0.5, 0.5, 1] and tpr.tolist() == [0, 0.5, 0.5, 1, 1]
+    assert thresholds[0] == np.inf and thresholds[1:].tolist() == [0.8, 0.4, 0.35, 0.1]
+    assert metrics.roc_auc(scores, labels) == pytest.approx(0.75)
+
+
+def test_auc_is_the_share_of_dog_cat_pairs_in_order_ties_half():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 300)
+    scores = np.round(0.3 * labels + rng.uniform(size=300), 1) / 1.3  # many ties, in [0, 1]
+    dogs, cats = scores[labels == 1], scores[labels == 0]
+    pairs = (dogs[:, None] > cats[None, :]) + 0.5 * (dogs[:, None] == cats[None, :])
+    assert metrics.roc_auc(scores, labels) == pytest.approx(pairs.mean())
+    assert metrics.roc_auc(np.full(300, 0.5), labels) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="both classes"):
+        metrics.roc_auc([0.2, 0.3], [1, 1])
+
+
+def test_point_biserial_is_pearson_and_predicts_auc_for_normal_scores():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 20000)
+    scores = rng.normal(size=labels.size) + 0.8 * labels  # d = 0.8
+    scores = (scores - scores.min()) / np.ptp(scores)  # into [0, 1]: r and AUC unchanged
+    r = metrics.point_biserial_correlation(scores, labels)
+    assert r == metrics.pearson_correlation(scores, labels)
+    assert metrics.auc_from_point_biserial(r) == pytest.approx(
+        metrics.roc_auc(scores, labels), abs=0.01)
+    # Phi(0.8 / sqrt 2) = 0.714
+    assert metrics.auc_from_point_biserial(0.8 / math.sqrt(0.8**2 + 4)) == pytest.approx(
+        0.7141, abs=1e-3)
+    with pytest.raises(ValueError, match="0 or 1"):
+        metrics.point_biserial_correlation([0.1, 0.2], [0, 2])

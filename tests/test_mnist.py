@@ -7,7 +7,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from cnnbook import mnist, ops  # after the skip: mnist needs Keras
+from cnnbook import mnist, ops  # noqa: E402  (after the skip: mnist needs Keras)
 
 SOURCE_SHAPES = [
     ("conv_1", (26, 26, 32), 3 * 3 * 1 * 32 + 32),
@@ -45,12 +45,15 @@ def test_preprocess_reshapes_and_scales_uint8_digits(digits):
     assert mnist.preprocess(np.zeros((0, 28, 28), np.uint8)).shape == (0, 28, 28, 1)
 
 
-@pytest.mark.parametrize("shape, message", [
-    ((28, 28), r"image\[None\]"),
-    ((5, 32, 32), r"\(5, 32, 32\)"),
-    ((5, 28, 28, 3), r"\(5, 28, 28, 3\)"),
-    ((5, 784), r"\(5, 784\)"),
-])
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ((28, 28), r"image\[None\]"),
+        ((5, 32, 32), r"\(5, 32, 32\)"),
+        ((5, 28, 28, 3), r"\(5, 28, 28, 3\)"),
+        ((5, 784), r"\(5, 784\)"),
+    ],
+)
 def test_preprocess_rejects_other_shapes_naming_them(shape, message):
     with pytest.raises(ValueError, match=message):
         mnist.preprocess(np.zeros(shape, np.uint8))
@@ -94,8 +97,10 @@ def test_split_validation_needs_one_label_per_image():
 def test_the_source_model_has_104202_parameters_and_these_shapes(model):
     assert model.count_params() == 104_202
     assert model.input_shape == (None, 28, 28, 1)
-    got = [(layer.name, tuple(layer.output.shape[1:]), layer.count_params())
-           for layer in model.layers[1:]]
+    got = [
+        (layer.name, tuple(layer.output.shape[1:]), layer.count_params())
+        for layer in model.layers[1:]
+    ]
     assert got == SOURCE_SHAPES
     assert model.layers[-1].activation.__name__ == "softmax"
     assert all(model.get_layer(f"conv_{i}").activation.__name__ == "relu" for i in (1, 2, 3))
@@ -132,8 +137,15 @@ def test_train_fits_with_validation_and_returns_the_history(digits):
     images = mnist.preprocess(images)
     keras.utils.set_random_seed(0)
     model = mnist.build_mnist_convnet(filters=(4, 4, 4))
-    history = mnist.train(model, images[:160], labels[:160], (images[160:], labels[160:]),
-                          num_epochs=2, batch_size=32, verbose=0)
+    history = mnist.train(
+        model,
+        images[:160],
+        labels[:160],
+        (images[160:], labels[160:]),
+        num_epochs=2,
+        batch_size=32,
+        verbose=0,
+    )
     assert set(history.history) >= {"accuracy", "loss", "val_accuracy", "val_loss"}
     assert len(history.history["val_accuracy"]) == 2
     assert isinstance(model.optimizer, keras.optimizers.RMSprop)
@@ -163,6 +175,136 @@ def test_train_rejects_unscaled_or_misshapen_images(model, digits):
         mnist.train(model, mnist.preprocess(images), labels, num_epochs=0, verbose=0)
 
 
+def tiny_sequential(with_input: bool, activation: str | None = "softmax"):
+    body = [
+        keras.layers.Conv2D(2, 3, activation="relu"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation=activation),
+    ]
+    return keras.Sequential(([keras.Input(mnist.INPUT_SHAPE)] if with_input else []) + body)
+
+
+class TinySubclassed(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.flatten = keras.layers.Flatten()
+        self.dense = keras.layers.Dense(10, activation="softmax")
+
+    def call(self, inputs):
+        return self.dense(self.flatten(inputs))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: tiny_sequential(with_input=False), TinySubclassed],
+    ids=["Sequential without Input", "subclassed"],
+)
+def test_train_works_with_models_that_learn_their_input_on_the_first_call(digits, make):
+    images, labels = mnist.preprocess(digits[0][:40]), digits[1][:40]
+    keras.utils.set_random_seed(0)
+    model = make()
+    history = mnist.train(model, images, labels, (images[:8], labels[:8]), num_epochs=1, verbose=0)
+    assert len(history.history["val_accuracy"]) == 1
+    with pytest.raises(ValueError, match=r"\(N, 28, 28, 1\)"):
+        mnist.train(make(), images[:, :20], labels, verbose=0)
+
+
+def test_feature_maps_of_a_model_without_input_say_how_to_give_one(digits):
+    model = tiny_sequential(with_input=False)
+    with pytest.raises(ValueError, match="keras.Input"):
+        mnist.feature_maps(model, mnist.preprocess(digits[0][:1])[0])
+
+
+def test_train_warns_about_a_linear_output(digits):
+    images, labels = mnist.preprocess(digits[0][:20]), digits[1][:20]
+    with pytest.warns(UserWarning, match="not probabilities.*softmax"):
+        mnist.train(tiny_sequential(True, activation=None), images, labels, num_epochs=1, verbose=0)
+
+
+def test_train_rejects_a_model_without_one_output_per_class(digits):
+    images, labels = mnist.preprocess(digits[0][:20]), digits[1][:20]
+    model = keras.Sequential(
+        [
+            keras.Input(mnist.INPUT_SHAPE),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    with pytest.raises(ValueError, match=r"shape \(N, 10\).*softmax"):
+        mnist.train(model, images, labels, verbose=0)
+
+
+class CountEpochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+
+
+@pytest.mark.parametrize(
+    "bad", ["labels 1..10", "validation labels 1..10", "one-hot", "validation triple", "both names"]
+)
+def test_bad_labels_and_validation_are_refused_before_any_training(digits, bad):
+    images, labels = mnist.preprocess(digits[0][:40]), digits[1][:40].astype(np.int64)
+    labels[0], labels[1] = 0, 9
+    kwargs = {"validation": (images[:8], labels[:8])}
+    words = {
+        "labels 1..10": r"labels must be class numbers 0 to 9.*from 1 to 10.*subtract 1",
+        "validation labels 1..10": r"validation labels must be class numbers 0 to 9",
+        "one-hot": r"one label per image",
+        "validation triple": r"\(images, labels\) pair",
+        "both names": r"validation or validation_data",
+    }[bad]
+    if bad == "labels 1..10":
+        labels = labels + 1
+    elif bad == "validation labels 1..10":
+        kwargs = {"validation_data": (images[:8], labels[:8] + 1)}
+    elif bad == "one-hot":
+        labels = np.eye(10)[labels]
+    elif bad == "validation triple":
+        kwargs = {"validation_data": (images[:8], labels[:8], labels[:8])}
+    else:
+        kwargs["validation_data"] = kwargs["validation"]
+    counter = CountEpochs()
+    with pytest.raises(ValueError, match=words):
+        mnist.train(
+            tiny_sequential(True),
+            images,
+            labels,
+            num_epochs=1,
+            callbacks=[counter],
+            verbose=0,
+            **kwargs,
+        )
+    assert counter.epochs == 0
+
+
+def test_train_accepts_keras_validation_data_name(digits):
+    images, labels = mnist.preprocess(digits[0][:40]), digits[1][:40]
+    history = mnist.train(
+        tiny_sequential(True),
+        images,
+        labels,
+        num_epochs=1,
+        verbose=0,
+        validation_data=(images[:8], labels[:8]),
+    )
+    assert "val_accuracy" in history.history
+
+
+def test_train_keeps_the_readers_compilation(digits):
+    images, labels = mnist.preprocess(digits[0][:40]), digits[1][:40]
+    model = tiny_sequential(True, activation=None)
+    optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    mnist.train(model, images, labels, num_epochs=1, verbose=0)  # no warning: logits asked for
+    assert model.optimizer is optimizer and model.loss is loss
+    assert int(optimizer.iterations.numpy()) > 0
+
+
 # --------------------------------------------------------------------------- look inside
 def test_first_layer_filters_are_the_conv_1_kernels(model):
     filters = mnist.first_layer_filters(model)
@@ -184,7 +326,8 @@ def test_feature_maps_match_a_convolution_and_pooling_by_hand(model, digits):
     image = mnist.preprocess(digits[0][:1])[0]
     maps = mnist.feature_maps(model, image)
     assert [(name, m.shape) for name, m in maps] == [
-        (name, shape) for name, shape, _ in SOURCE_SHAPES[:5]]
+        (name, shape) for name, shape, _ in SOURCE_SHAPES[:5]
+    ]
     kernels, biases = model.get_layer("conv_1").get_weights()
     by_hand = np.maximum(ops.conv2d(image[..., 0], kernels[:, :, 0, 7]) + biases[7], 0)
     np.testing.assert_allclose(maps[0][1][..., 7], by_hand, rtol=1e-5, atol=1e-5)

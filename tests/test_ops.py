@@ -38,8 +38,9 @@ def cases_2d():
         for kernel_shape in KERNEL_SHAPES:
             for stride in STRIDES:
                 for padding in PADDINGS:
-                    if padding == "valid" and (kernel_shape[0] > image_shape[0]
-                                               or kernel_shape[1] > image_shape[1]):
+                    if padding == "valid" and (
+                        kernel_shape[0] > image_shape[0] or kernel_shape[1] > image_shape[1]
+                    ):
                         continue
                     yield image_shape, kernel_shape, stride, padding
 
@@ -47,9 +48,16 @@ def cases_2d():
 # --------------------------------------------------------------------------- sizes
 @pytest.mark.parametrize(
     "n, k, stride, padding, expected",
-    [(5, 3, 1, "valid", 3), (5, 3, 1, "same", 5), (5, 3, 2, "valid", 2), (5, 3, 2, "same", 3),
-     (6, 3, 2, "same", 3), (6, 2, 2, "valid", 3), (1024, 3, 1, "valid", 1022),
-     (4, 7, 1, "same", 4)],
+    [
+        (5, 3, 1, "valid", 3),
+        (5, 3, 1, "same", 5),
+        (5, 3, 2, "valid", 2),
+        (5, 3, 2, "same", 3),
+        (6, 3, 2, "same", 3),
+        (6, 2, 2, "valid", 3),
+        (1024, 3, 1, "valid", 1022),
+        (4, 7, 1, "same", 4),
+    ],
 )
 def test_output_size_formula(n, k, stride, padding, expected):
     assert ops.output_size(n, k, stride, padding) == expected
@@ -58,17 +66,27 @@ def test_output_size_formula(n, k, stride, padding, expected):
 def test_output_size_agrees_with_tensorflow_shapes():
     for image_shape, kernel_shape, stride, padding in cases_2d():
         strides = (stride, stride) if isinstance(stride, int) else stride
-        expected = tf_conv2d(RNG.random(image_shape), RNG.random(kernel_shape), stride,
-                             padding).shape
-        got = tuple(ops.output_size(n, k, s, padding)
-                    for n, k, s in zip(image_shape, kernel_shape, strides))
+        expected = tf_conv2d(
+            RNG.random(image_shape), RNG.random(kernel_shape), stride, padding
+        ).shape
+        got = tuple(
+            ops.output_size(n, k, s, padding)
+            for n, k, s in zip(image_shape, kernel_shape, strides, strict=True)
+        )
         assert got == expected, (image_shape, kernel_shape, stride, padding)
 
 
 @pytest.mark.parametrize(
     "n, k, stride, expected",
-    [(5, 3, 1, (1, 1)), (4, 2, 1, (0, 1)), (4, 2, 2, (0, 0)), (6, 3, 2, (0, 1)),
-     (5, 3, 2, (1, 1)), (8, 4, 1, (1, 2)), (3, 7, 1, (3, 3))],
+    [
+        (5, 3, 1, (1, 1)),
+        (4, 2, 1, (0, 1)),
+        (4, 2, 2, (0, 0)),
+        (6, 3, 2, (0, 1)),
+        (5, 3, 2, (1, 1)),
+        (8, 4, 1, (1, 2)),
+        (3, 7, 1, (3, 3)),
+    ],
 )
 def test_same_padding_puts_the_odd_extra_after(n, k, stride, expected):
     assert ops.same_padding(n, k, stride) == expected
@@ -84,8 +102,13 @@ def test_conv2d_matches_tensorflow(conv):
         expected = tf_conv2d(image, kernel, stride, padding)
         got = conv(image, kernel, stride=stride, padding=padding)
         assert got.shape == expected.shape, (image_shape, kernel_shape, stride, padding)
-        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10,
-                                   err_msg=str((image_shape, kernel_shape, stride, padding)))
+        np.testing.assert_allclose(
+            got,
+            expected,
+            rtol=1e-10,
+            atol=1e-10,
+            err_msg=str((image_shape, kernel_shape, stride, padding)),
+        )
         checked += 1
     assert checked > 150
 
@@ -93,8 +116,11 @@ def test_conv2d_matches_tensorflow(conv):
 def test_conv2d_kernel_larger_than_image_with_same_padding():
     image, kernel = RNG.standard_normal((3, 4)), RNG.standard_normal((5, 6))
     for stride in (1, 2):
-        np.testing.assert_allclose(ops.conv2d(image, kernel, stride, "same"),
-                                   tf_conv2d(image, kernel, stride, "same"), atol=1e-12)
+        np.testing.assert_allclose(
+            ops.conv2d(image, kernel, stride, "same"),
+            tf_conv2d(image, kernel, stride, "same"),
+            atol=1e-12,
+        )
 
 
 def test_worked_example_by_hand():
@@ -114,16 +140,24 @@ def test_cross_correlation_not_convolution():
     np.testing.assert_array_equal(ops.conv2d(image, kernel[::-1, ::-1]), kernel)
 
 
-@pytest.mark.parametrize("dtype, expected", [(np.float32, np.float32), (np.float64, np.float64),
-                                             (np.uint8, np.float32), (np.int64, np.float64)])
+@pytest.mark.parametrize(
+    "dtype, expected",
+    [
+        (np.float32, np.float32),
+        (np.float64, np.float64),
+        (np.uint8, np.float32),
+        (np.int64, np.float64),
+    ],
+)
 def test_conv2d_returns_floats(dtype, expected):
     image = np.array(RNG.integers(0, 255, (6, 6)), dtype=dtype)
     kernel = np.ones((3, 3), dtype=np.float32)
     for conv in CONV_FUNCTIONS:
         result = conv(image, kernel)
         assert result.dtype == expected, (conv.__name__, dtype, result.dtype)
-        np.testing.assert_allclose(result, tf_conv2d(image.astype(float), kernel, 1, "valid"),
-                                   rtol=1e-5)
+        np.testing.assert_allclose(
+            result, tf_conv2d(image.astype(float), kernel, 1, "valid"), rtol=1e-5
+        )
 
 
 def test_conv2d_of_uint8_does_not_wrap_around():
@@ -134,8 +168,9 @@ def test_conv2d_of_uint8_does_not_wrap_around():
 
 
 def test_conv2d_accepts_lists_and_capital_padding():
-    np.testing.assert_array_equal(ops.conv2d([[1, 2], [3, 4]], [[1]], padding="SAME"),
-                                  [[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(
+        ops.conv2d([[1, 2], [3, 4]], [[1]], padding="SAME"), [[1.0, 2.0], [3.0, 4.0]]
+    )
 
 
 # --------------------------------------------------------------------------- NHWC conv
@@ -143,8 +178,12 @@ def test_conv2d_accepts_lists_and_capital_padding():
 @pytest.mark.parametrize("stride", [1, 2, (2, 1)])
 @pytest.mark.parametrize(
     "images_shape, kernels_shape",
-    [((2, 9, 8, 3), (3, 3, 3, 4)), ((3, 8, 11, 1), (5, 5, 1, 2)), ((1, 6, 6, 2), (2, 4, 2, 1)),
-     ((4, 7, 7, 1), (3, 3, 1, 1))],
+    [
+        ((2, 9, 8, 3), (3, 3, 3, 4)),
+        ((3, 8, 11, 1), (5, 5, 1, 2)),
+        ((1, 6, 6, 2), (2, 4, 2, 1)),
+        ((4, 7, 7, 1), (3, 3, 1, 1)),
+    ],
 )
 def test_conv2d_nhwc_matches_tensorflow(images_shape, kernels_shape, stride, padding):
     images = RNG.standard_normal(images_shape)
@@ -160,8 +199,9 @@ def test_conv2d_nhwc_float32_close_to_tensorflow_float32():
     kernels = RNG.standard_normal((3, 3, 3, 8)).astype(np.float32)
     got = ops.conv2d_nhwc(images, kernels, 1, "same")
     assert got.dtype == np.float32
-    np.testing.assert_allclose(got, tf.nn.conv2d(images, kernels, 1, "SAME").numpy(),
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        got, tf.nn.conv2d(images, kernels, 1, "SAME").numpy(), rtol=1e-4, atol=1e-4
+    )
 
 
 def test_conv2d_nhwc_matches_a_keras_conv2d_layer():
@@ -169,8 +209,9 @@ def test_conv2d_nhwc_matches_a_keras_conv2d_layer():
     layer = keras.layers.Conv2D(5, 3, strides=2, padding="same", use_bias=False)
     expected = np.asarray(layer(images))
     kernels = layer.get_weights()[0]
-    np.testing.assert_allclose(ops.conv2d_nhwc(images, kernels, 2, "same"), expected,
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        ops.conv2d_nhwc(images, kernels, 2, "same"), expected, rtol=1e-4, atol=1e-5
+    )
 
 
 # --------------------------------------------------------------------------- pooling
@@ -200,6 +241,76 @@ def test_max_pool_same_padding_never_picks_the_padding():
     np.testing.assert_array_equal(ops.max_pool2d_nhwc(x, 2, 2, "same"), -np.ones((1, 2, 2, 1)))
 
 
+def sprinkled(shape, dtype, seed):
+    """Random values with NaN, inf and -inf sprinkled in, some windows NaN or -inf only."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    specials = rng.choice([np.nan, np.inf, -np.inf], size=shape)
+    x = np.where(rng.random(shape) < 0.3, specials, x)
+    x[0, :2, :2, 0] = np.nan
+    x[0, -2:, -2:, -1] = -np.inf
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("padding", PADDINGS)
+@pytest.mark.parametrize("size, stride", [(2, 2), (3, 2), (2, 1)])
+def test_max_pool_treats_nan_and_inf_as_tensorflow_does(dtype, padding, size, stride):
+    """TensorFlow ignores NaN; a window of NaN or -inf alone gives the lowest finite value."""
+    x = sprinkled((2, 7, 8, 2), dtype, seed=size * 10 + stride)
+    expected = tf.nn.max_pool2d(tf.constant(x), size, stride, padding.upper()).numpy()
+    got = ops.max_pool2d_nhwc(x, size, stride, padding)
+    assert got.dtype == expected.dtype == dtype
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(
+        ops.max_pool2d(x[1, :, :, 0], size, stride, padding), expected[1, :, :, 0]
+    )
+    if dtype == np.float32:  # the layer the docstring names
+        layer = keras.layers.MaxPooling2D(size, stride, padding=padding)
+        np.testing.assert_array_equal(got, np.asarray(layer(x)))
+    assert not np.isnan(got).any()
+
+
+@pytest.mark.parametrize("padding", PADDINGS)
+@pytest.mark.parametrize("stride", [1, 2])
+def test_an_inf_weight_over_same_padding_gives_what_tensorflow_gives(padding, stride):
+    image = RNG.uniform(0.5, 1.0, (6, 7)).astype(np.float32)
+    kernel = np.zeros((3, 3), np.float32)
+    kernel[0, 0], kernel[2, 1] = np.inf, -2.0
+    expected = tf.nn.conv2d(
+        image[None, :, :, None], kernel[:, :, None, None], stride, padding.upper()
+    ).numpy()[0, :, :, 0]
+    for conv in CONV_FUNCTIONS:
+        np.testing.assert_array_equal(
+            conv(image, kernel, stride, padding), expected, err_msg=conv.__name__
+        )
+    images = np.stack([image, image[::-1]])[..., None].repeat(2, axis=3)
+    kernels = np.stack([kernel, kernel], axis=2)[..., None].repeat(3, axis=3)
+    np.testing.assert_array_equal(
+        ops.conv2d_nhwc(images, kernels, stride, padding),
+        tf.nn.conv2d(images, kernels, stride, padding.upper()).numpy(),
+    )
+
+
+FLOAT32_DTYPES = [bool, np.int8, np.uint8, np.int16, np.uint16, np.float16, np.float32]
+FLOAT64_DTYPES = [np.int32, np.uint32, np.int64, np.uint64, np.float64]
+
+
+@pytest.mark.parametrize("dtype", FLOAT32_DTYPES + FLOAT64_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_every_dtype_gives_the_documented_float_type(dtype):
+    expected = np.float32 if dtype in FLOAT32_DTYPES else np.float64
+    image = (np.arange(36).reshape(6, 6) % 2).astype(dtype)
+    kernel = np.eye(3, dtype=dtype)
+    for conv in CONV_FUNCTIONS:
+        result = conv(image, kernel)
+        assert result.dtype == expected, (conv.__name__, result.dtype)
+        np.testing.assert_array_equal(result, ops.conv2d(image.astype(float), kernel.astype(float)))
+    assert ops.max_pool2d(image).dtype == expected
+    assert ops.conv2d_nhwc(image[None, :, :, None], kernel[:, :, None, None]).dtype == expected
+    for module_text in (ops.__doc__, ops.conv2d.__doc__):
+        assert "8- or 16-bit integer" in module_text and "bool" in module_text
+
+
 # --------------------------------------------------------------------------- bad input
 BAD_CONV_INPUTS = [
     ({"image": np.ones((3, 3)), "kernel": np.ones((4, 4))}, r"4x4 is larger than the image 3x3"),
@@ -211,8 +322,10 @@ BAD_CONV_INPUTS = [
     ({"image": np.ones((5, 5)), "kernel": np.ones((3, 3)), "stride": -1}, r"stride must be >= 1"),
     ({"image": np.ones((5, 5)), "kernel": np.ones((3, 3)), "stride": 1.5}, r"whole number.*1.5"),
     ({"image": np.ones((5, 5)), "kernel": np.ones((3, 3)), "stride": (1, 2, 3)}, r"pair"),
-    ({"image": np.ones((5, 5)), "kernel": np.ones((3, 3)), "padding": "full"},
-     r"'valid' or 'same', not 'full'"),
+    (
+        {"image": np.ones((5, 5)), "kernel": np.ones((3, 3)), "padding": "full"},
+        r"'valid' or 'same', not 'full'",
+    ),
     ({"image": [["a", "b"], ["c", "d"]], "kernel": np.ones((1, 1))}, r"real numbers.*<U1"),
     ({"image": np.ones((5, 5)), "kernel": np.array([[None]])}, r"kernel must hold real.*object"),
     ({"image": np.ones((5, 5), dtype=complex), "kernel": np.ones((1, 1))}, r"complex128"),
@@ -230,11 +343,13 @@ def test_conv2d_bad_input(conv, kwargs, message):
 
 @pytest.mark.parametrize(
     "images, kernels, kwargs, message",
-    [(np.ones((5, 5)), np.ones((3, 3, 1, 1)), {}, r"images must have 4 axes.*image\[None, :, :"),
-     (np.ones((1, 5, 5, 3)), np.ones((3, 3, 2, 4)), {}, r"3 channels.*expect 2"),
-     (np.ones((1, 5, 5, 1)), np.ones((6, 3, 1, 1)), {}, r"6x3 is larger than the images 5x5"),
-     (np.ones((1, 5, 5, 1)), np.ones((3, 3, 1)), {}, r"kernels must have 4 axes"),
-     (np.ones((1, 5, 5, 1)), np.ones((3, 3, 1, 1)), {"padding": "VALIDD"}, r"'VALIDD'")],
+    [
+        (np.ones((5, 5)), np.ones((3, 3, 1, 1)), {}, r"images must have 4 axes.*image\[None, :, :"),
+        (np.ones((1, 5, 5, 3)), np.ones((3, 3, 2, 4)), {}, r"3 channels.*expect 2"),
+        (np.ones((1, 5, 5, 1)), np.ones((6, 3, 1, 1)), {}, r"6x3 is larger than the images 5x5"),
+        (np.ones((1, 5, 5, 1)), np.ones((3, 3, 1)), {}, r"kernels must have 4 axes"),
+        (np.ones((1, 5, 5, 1)), np.ones((3, 3, 1, 1)), {"padding": "VALIDD"}, r"'VALIDD'"),
+    ],
 )
 def test_conv2d_nhwc_bad_input(images, kernels, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -243,14 +358,16 @@ def test_conv2d_nhwc_bad_input(images, kernels, kwargs, message):
 
 @pytest.mark.parametrize(
     "function, x, kwargs, message",
-    [(ops.max_pool2d, np.ones((1, 4, 4, 1)), {}, r"x must have 2 axes.*\*_nhwc"),
-     (ops.max_pool2d, np.ones((3, 3)), {"size": 4}, r"window 4x4 is larger than the input 3x3"),
-     (ops.max_pool2d, np.ones((4, 4)), {"size": 0}, r"size must be >= 1"),
-     (ops.max_pool2d, np.ones((4, 4)), {"stride": 0}, r"stride must be >= 1"),
-     (ops.max_pool2d, np.ones((4, 4)), {"padding": "full"}, r"not 'full'"),
-     (ops.max_pool2d, np.array([["x"]]), {}, r"real numbers"),
-     (ops.max_pool2d_nhwc, np.ones((4, 4)), {}, r"x must have 4 axes"),
-     (ops.max_pool2d_nhwc, np.ones((1, 2, 2, 1)), {"size": 3}, r"3x3 is larger than the input")],
+    [
+        (ops.max_pool2d, np.ones((1, 4, 4, 1)), {}, r"x must have 2 axes.*\*_nhwc"),
+        (ops.max_pool2d, np.ones((3, 3)), {"size": 4}, r"window 4x4 is larger than the input 3x3"),
+        (ops.max_pool2d, np.ones((4, 4)), {"size": 0}, r"size must be >= 1"),
+        (ops.max_pool2d, np.ones((4, 4)), {"stride": 0}, r"stride must be >= 1"),
+        (ops.max_pool2d, np.ones((4, 4)), {"padding": "full"}, r"not 'full'"),
+        (ops.max_pool2d, np.array([["x"]]), {}, r"real numbers"),
+        (ops.max_pool2d_nhwc, np.ones((4, 4)), {}, r"x must have 4 axes"),
+        (ops.max_pool2d_nhwc, np.ones((1, 2, 2, 1)), {"size": 3}, r"3x3 is larger than the input"),
+    ],
 )
 def test_max_pool_bad_input(function, x, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -259,27 +376,14 @@ def test_max_pool_bad_input(function, x, kwargs, message):
 
 @pytest.mark.parametrize(
     "args, message",
-    [((5, 6, 1, "valid"), r"window of 6 does not fit in an input of 5"),
-     ((0, 3, 1, "valid"), r"n must be >= 1"), ((5, 3, 0, "same"), r"stride must be >= 1"),
-     ((5, 3, 1, "full"), r"not 'full'"), ((5.0, 3, 1, "valid"), r"whole number")],
+    [
+        ((5, 6, 1, "valid"), r"window of 6 does not fit in an input of 5"),
+        ((0, 3, 1, "valid"), r"n must be >= 1"),
+        ((5, 3, 0, "same"), r"stride must be >= 1"),
+        ((5, 3, 1, "full"), r"not 'full'"),
+        ((5.0, 3, 1, "valid"), r"whole number"),
+    ],
 )
 def test_output_size_bad_input(args, message):
     with pytest.raises(ValueError, match=message):
         ops.output_size(*args)
-
-
-# --------------------------------------------------------------------------- speed helper
-def test_time_conv2d_times_every_method_and_scales_the_naive_loop():
-    result = ops.time_conv2d(size=40, kernel_size=3, repeats=2, naive_size=20)
-    assert set(result["seconds"]) == set(ops.SPEED_METHODS)
-    assert all(0 < value < 60 for value in result["seconds"].values())
-    assert result["naive_scale"] == pytest.approx((38 / 18) ** 2)
-    assert result["seconds"]["naive"] == pytest.approx(
-        result["naive_seconds_measured"] * result["naive_scale"])
-
-
-@pytest.mark.parametrize("kwargs", [{"size": 8, "naive_size": 16}, {"kernel_size": 5, "size": 4},
-                                    {"repeats": 0}])
-def test_time_conv2d_bad_sizes(kwargs):
-    with pytest.raises(ValueError):
-        ops.time_conv2d(**kwargs)

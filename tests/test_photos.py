@@ -235,3 +235,96 @@ def test_labelled_paths_and_shuffle_keep_pairs():
     assert all((p.name[0] == "d") == bool(label) for p, label in zip(mixed, mixed_labels))
     with pytest.raises(ValueError, match="horses"):
         photos.labelled_paths({"horses": []})
+
+
+# --------------------------------------------------------------------------- odd photos
+def test_multi_frame_jpeg_from_a_phone_is_accepted_and_decoded(tmp_path):
+    """An MPO (a JPEG with a second frame, as phones save) is a JPEG TensorFlow reads."""
+    from PIL import Image
+
+    path = tmp_path / "phone.jpg"
+    first, second = Image.new("RGB", (64, 48), (200, 10, 10)), Image.new("RGB", (64, 48))
+    first.save(path, format="MPO", save_all=True, append_images=[second])
+    with Image.open(path) as image:
+        assert image.format == "MPO"
+    check = photos.check_photos([path], warn=False)
+    assert check.good == [path], check.broken
+    (batch, _), = list(photos.photo_dataset([path], [1], IMAGE_SHAPE))
+    assert np.asarray(batch)[0, ..., 0].mean() > 0.7  # the red first frame
+
+
+def test_a_huge_photo_is_checked_and_decoded_at_a_reduced_scale(tmp_path):
+    """12000 x 12000: Pillow warns of a decompression bomb; under -W error that raised."""
+    import tensorflow as tf
+    from PIL import Image
+
+    path = tmp_path / "huge.jpg"
+    Image.new("L", (12000, 12000), 128).save(path, format="JPEG")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warnings-as-errors, as pytest -W error runs
+        check = photos.check_photos(path)  # one path, not a list
+        photo = photos.load_photo(path, IMAGE_SHAPE)
+    assert check.good == [path], check.broken
+    assert photo.shape == (*IMAGE_SHAPE, 3)
+    decoded = photos.decode_jpeg_capped(tf.io.read_file(str(path)))
+    assert tuple(decoded.shape) == (3000, 3000, 3)  # 27 MB, not 432 MB
+    (batch, _), = list(photos.photo_dataset([path], [0], IMAGE_SHAPE))
+    assert np.allclose(np.asarray(batch), 128 / 255, atol=0.01)
+
+
+def test_decode_scale_is_one_for_ordinary_photos():
+    assert photos.decode_scale(375, 500) == 1
+    assert photos.decode_scale(12000, 12000) == 4
+    assert photos.decode_scale(40000, 40000) == 8
+
+
+def test_one_path_as_a_string_is_one_photo_not_its_characters():
+    check = photos.check_photos("a.jpg", warn=False)
+    assert list(check.broken) == [Path("a.jpg")] and check.good == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [({"shuffle_buffer": 0}, "shuffle_buffer"), ({"labels": ["cat"]}, "labels"),
+     ({"batch_size": 1.5}, "batch_size"), ({"image_shape": ("a", 3)}, "image_shape")],
+)
+def test_bad_arguments_leave_no_temporary_folder(kwargs, words, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    arguments = {"paths": ["a.jpg"], "labels": [0], "image_shape": IMAGE_SHAPE, **kwargs}
+    with pytest.raises(ValueError, match=words):
+        photos.photo_dataset(arguments.pop("paths"), arguments.pop("labels"), **arguments)
+    assert list(tmp_path.iterdir()) == [], "a temporary folder was left behind"
+
+
+def test_negative_limit_is_refused_and_zero_gives_no_photo(data_root):
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="limit"):
+            photos.cats_and_dogs_photos("validation", limit=bad)
+    assert len(photos.cats_and_dogs_photos("validation", limit=0)) == 0
+    assert len(photos.cats_and_dogs_photos("validation", limit=5)) == 5
+
+
+# --------------------------------------------------------------------------- aspect ratio
+def test_stretch_crop_and_pad_fit_a_portrait_photo_to_a_landscape_shape(tmp_path):
+    """A 60x30 portrait photo, white on top and black below, into a 10x20 landscape."""
+    import tensorflow as tf
+    from PIL import Image
+
+    array = np.zeros((60, 30, 3), np.uint8)
+    array[:30] = 255
+    path = tmp_path / "portrait.jpg"
+    Image.fromarray(array).save(path, quality=95)
+    out = {mode: np.asarray(photos.decode_and_resize(tf.constant(str(path)), (10, 20), mode))
+           for mode in photos.RESIZE_MODES}
+    assert all(image.shape == (10, 20, 3) for image in out.values())
+    # stretch keeps the top half white and the bottom half black
+    assert out["stretch"][:4].mean() > 240 and out["stretch"][-4:].mean() < 15
+    # crop scales to cover (20 wide: 40 tall) and keeps the centre rows: half and half
+    assert out["crop"][:3].mean() > 240 and out["crop"][-3:].mean() < 15
+    # pad scales to fit (10 tall: 5 wide) and fills the sides with black
+    assert out["pad"][:, :6].max() < 15 and out["pad"][:, -6:].max() < 15
+    assert out["pad"][:4, 8:12].mean() > 200
+    with pytest.raises(ValueError, match="resize"):
+        photos.photo_dataset([path], [0], (10, 20), resize="squash")

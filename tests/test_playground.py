@@ -105,7 +105,9 @@ def exercise_playground(root, photo) -> None:
     assert np.abs(shown - start).mean() > 20, "typing a weight did not change the picture"
     assert_same_picture(shown, python_pixels(photo, typed))
     assert root.get_attribute("data-preset") is None  # no preset button is pressed now
-    assert "Sum of the weights: 2" in root.locator(".cnnbook-playground-sum").inner_text()
+    sum_line = root.locator(".cnnbook-playground-sum")
+    assert "Sum of the weights: 2" in sum_line.inner_text()
+    assert sum_line.get_attribute("aria-live") == "polite"  # a screen reader reads it out
 
 
 # --------------------------------------------------------------------------- the snippet

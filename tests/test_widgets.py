@@ -37,13 +37,15 @@ def test_display_mapping_is_the_clipped_absolute_value():
     values = np.array([-2.0, -1.0, -0.5, 0.0, 0.25, 1.0, 3.0])
     np.testing.assert_array_equal(widgets.to_display(values), [1, 1, 0.5, 0, 0.25, 1, 1])
     # Rounded half up, as JavaScript's Math.floor(x * 255 + 0.5).
-    np.testing.assert_array_equal(widgets.to_display_bytes([0.5 / 255, 1.5 / 255, -0.5]),
-                                  [1, 2, 128])
+    np.testing.assert_array_equal(
+        widgets.to_display_bytes([0.5 / 255, 1.5 / 255, -0.5]), [1, 2, 128]
+    )
 
 
 def test_a_photo_in_0_1_goes_through_the_mapping_unchanged(photo):
-    np.testing.assert_array_equal(decode_png(widgets.png_bytes(photo)),
-                                  np.round(photo * 255).astype(np.uint8))
+    np.testing.assert_array_equal(
+        decode_png(widgets.png_bytes(photo)), np.round(photo * 255).astype(np.uint8)
+    )
 
 
 # --------------------------------------------------------------------------- sliders
@@ -54,8 +56,9 @@ def test_sliders_start_on_the_preset_and_show_conv2d_of_the_photo(photo):
     np.testing.assert_allclose(sliders.output, expected_view(photo, kernels.VERTICAL_EDGE))
     assert sliders.redraws == 1
     # What the reader sees is that array, as a PNG.
-    np.testing.assert_array_equal(decode_png(sliders.filtered.value),
-                                  widgets.to_display_bytes(sliders.output))
+    np.testing.assert_array_equal(
+        decode_png(sliders.filtered.value), widgets.to_display_bytes(sliders.output)
+    )
 
 
 def test_moving_a_slider_redraws_once_with_the_new_kernel(photo):
@@ -68,8 +71,9 @@ def test_moving_a_slider_redraws_once_with_the_new_kernel(photo):
     np.testing.assert_array_equal(sliders.kernel, expected)
     assert np.abs(sliders.output - before).max() > 0.5
     np.testing.assert_allclose(sliders.output, expected_view(photo, expected))
-    np.testing.assert_array_equal(decode_png(sliders.filtered.value),
-                                  widgets.to_display_bytes(sliders.output))
+    np.testing.assert_array_equal(
+        decode_png(sliders.filtered.value), widgets.to_display_bytes(sliders.output)
+    )
     assert "1.500" in sliders.summary.value  # sum of the weights: 0 + 1.5
 
 
@@ -80,8 +84,9 @@ def test_each_preset_button_sets_the_nine_sliders_and_redraws_once(photo, name):
     sliders.buttons[name].click()
     assert sliders.redraws == 2
     np.testing.assert_allclose(sliders.kernel, kernels.PRESETS[name], atol=1e-7)
-    np.testing.assert_allclose(sliders.output, expected_view(photo, kernels.PRESETS[name]),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        sliders.output, expected_view(photo, kernels.PRESETS[name]), atol=1e-6
+    )
 
 
 def test_identity_shows_the_photo_and_edges_darken_flat_areas(photo):
@@ -107,12 +112,42 @@ def test_sliders_reject_bad_kernels_and_images(photo):
         sliders.kernel = np.full((3, 3), 7.0)
     with pytest.raises(ValueError, match="no preset called 'blurry'"):
         sliders.use_preset("blurry")
-    with pytest.raises(ValueError, match=r"2-D grey array.*\(223, 320, 3\).*load_kittens"):
+    with pytest.raises(ValueError, match=r"2-D grey array.*\(223, 320, 3\).*mean.*load_kittens"):
         widgets.kernel_sliders(load_kittens(grayscale=False))
     with pytest.raises(ValueError, match="values must lie in \\[0, 1\\].*255"):
         widgets.kernel_sliders(photo * 255)
     with pytest.raises(ValueError, match="at least 3x3"):
         widgets.kernel_sliders(np.zeros((2, 5)))
+
+
+def test_a_one_channel_photo_gets_help_for_ones_own_photo(photo):
+    with pytest.raises(ValueError, match="2-D grey array") as caught:
+        widgets.kernel_sliders(photo[..., None])
+    message = str(caught.value)
+    assert r"image[..., 0]" in message and "Image.open(path).convert('L')" in message
+
+
+def test_values_a_hair_past_0_or_1_are_accepted_and_clipped(photo):
+    nudged = photo.astype(np.float64).copy()
+    nudged[0, 0], nudged[0, 1] = 1 + 1e-7, -1e-7
+    sliders = widgets.kernel_sliders(nudged, preset="identity")
+    assert sliders.image.max() <= 1 and sliders.image.min() >= 0
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        widgets.kernel_sliders(np.where(photo == photo.max(), 1.01, photo))
+
+
+def test_a_large_photo_is_downscaled_so_a_slider_move_sends_a_bounded_png():
+    rng = np.random.default_rng(0)
+    big = rng.random((3000, 2400), dtype=np.float32)  # noise: the worst case for PNG
+    sliders = widgets.kernel_sliders(big, preset="identity")
+    assert max(sliders.image.shape) == widgets.MAX_SLIDER_SIDE
+    assert sliders.image.shape == (640, 512) and sliders.original_shape == (3000, 2400)
+    sliders.sliders[4].value = 0.5
+    assert len(sliders.filtered.value) < 0.5e6  # bytes per slider move
+    assert "2400x3000 photo is shown downscaled to 512x640" in sliders.summary.value
+    np.testing.assert_allclose(sliders.image.mean(), big.mean(), atol=1e-3)
+    small = rng.random((100, 50))
+    assert widgets.fit_for_sliders(small) is small
 
 
 def test_the_slider_widget_displays_its_box(photo, monkeypatch):
@@ -130,7 +165,8 @@ def test_the_slider_widget_displays_its_box(photo, monkeypatch):
 def playground_parts(snippet: str) -> tuple[dict, np.ndarray, str]:
     data = re.search(
         r'<script type="application/json" class="cnnbook-playground-data">(.*?)</script>',
-        snippet, re.S,
+        snippet,
+        re.S,
     ).group(1)
     uri = re.search(r'src="data:image/png;base64,([^"]+)"', snippet).group(1)
     script = re.findall(r"<script>(.*?)</script>", snippet, re.S)

@@ -1,13 +1,16 @@
-"""Make the classroom assignments: student notebooks and autograders, from one source each.
+"""Make the classroom assignments (student copies, solutions) and grade a class safely.
 
-Each ``assignments/NN_topic.ipynb`` holds the questions, their solutions and their tests,
-in otter-grader's format (``# BEGIN QUESTION``, ``# BEGIN SOLUTION``, ``# BEGIN TESTS``
-raw cells). This script runs ``otter assign`` on each and writes, per assignment:
+Each ``assignments/NN_topic.ipynb`` holds the questions, their solutions and their public
+checks, in otter-grader's format (``# BEGIN QUESTION``, ``# BEGIN SOLUTION``, ``# BEGIN
+TESTS`` raw cells). Building runs ``otter assign`` on each and writes, per assignment:
 
     build/assignments/NN_topic/
-        student/NN_topic.ipynb      hand this out: no solutions, no hidden tests
-        autograder/NN_topic.ipynb   the solutions, for the teacher
-        autograder.zip              grade with it (below)
+        student/NN_topic.ipynb      hand this out: no solutions; its public checks
+        solutions/NN_topic.ipynb    the solutions, for the teacher
+        .made-by-make_assignments.json  the files above and their hashes
+
+A rebuild replaces only the files listed there, and only if they are unchanged: nothing
+else in the folder (submissions, grades) is touched.
 
 Commands (from the repository root; chapters/teachers.md explains the whole workflow):
 
@@ -19,28 +22,31 @@ Commands (from the repository root; chapters/teachers.md explains the whole work
     python tools/make_assignments.py grade 02_edge_filters submissions/ --csv grades.csv \
         --written written.md                            # grade a class, offline
 
-Grading runs ``otter run`` (no Docker) in this Python environment, one submission at a
-time, with the book's environment variables (``CNNBOOK_DATA``...) reaching the kernel.
-The student notebook's first code cell installs ``cnnbook`` on Colab (it is the lab setup
-cell, see ``tools/sync_notebooks.py``); the next one starts otter's grader, also on Colab,
-where the notebook is not a file on disk and its public checks are unpacked from the cell.
+``grade`` runs each submission in its own bubblewrap sandbox (no network, no view of
+your files, limits on time, memory and processes), asks it for its answers with fresh
+random inputs, and marks them outside the sandbox against the book's reference
+(``tools/grading/``). Students keep otter's ``grader.check("q1")`` for feedback while
+they work; the teacher's marks do not depend on it. The student notebook's first code
+cell installs ``cnnbook`` on Colab (the lab setup cell, see ``tools/sync_notebooks.py``);
+the next one starts otter's grader, also on Colab, where the notebook is not a file on
+disk and its public checks are unpacked from the cell.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import csv
+import hashlib
 import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,8 +56,16 @@ SETUP_TAG = "cnnbook-setup"
 GRADER_TAG = "cnnbook-grader"
 OTTER_INIT_MARK = "# Initialize Otter"
 
-sys.path.insert(0, str(ROOT / "tools"))
-import sync_notebooks  # noqa: E402  (the one copy of the Colab setup cell)
+# The one copy of the Colab setup cell, and the grader. Imported as tools.make_assignments
+# (tests, python -m tools.make_assignments) or run as a script, whose folder is on sys.path.
+if __package__:
+    from tools import sync_notebooks
+    from tools.grading import report, sandbox
+    from tools.grading.grade import Grade, Grader, submissions_in, write_grades
+else:
+    import sync_notebooks
+    from grading import report, sandbox
+    from grading.grade import Grade, Grader, submissions_in, write_grades
 
 GRADER_TEMPLATE = """\
 # The grader (otter-grader): grader.check("q1") runs the public checks of question 1.
@@ -157,182 +171,123 @@ def finish_notebook(path: Path, public_tests: dict[str, str]) -> None:
     path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
 
 
+MANIFEST = ".made-by-make_assignments.json"
+
+
+class FolderNotOurs(RuntimeError):
+    """A file the build would replace was not made by it (or was changed since)."""
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def read_manifest(folder: Path) -> dict[str, str]:
+    """``{relative path: sha256}`` of the files a previous build made in ``folder``."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        files = json.loads(path.read_text())["files"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise FolderNotOurs(f"{path} is damaged; move it away to rebuild") from error
+    return {str(k): str(v) for k, v in files.items()}
+
+
+def install_files(made: dict[str, Path], folder: Path) -> None:
+    """Put the built files in ``folder``, replacing only files an earlier build made.
+
+    A file in the way that no build made, or that was changed since it was made, stops
+    the build with a message: nothing of the teacher's is overwritten or deleted.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    old = read_manifest(folder)
+    for relative in made:
+        target = folder / relative
+        if target.exists() and old.get(relative) != file_hash(target):
+            raise FolderNotOurs(
+                f"{target} was not made by this tool (or was changed since): move it away "
+                "or delete it, then build again"
+            )
+    for relative, digest in old.items():  # files an earlier build made and this one does not
+        target = folder / relative
+        if relative not in made and target.is_file() and file_hash(target) == digest:
+            target.unlink()
+    for relative, source in made.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.part")
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
+    manifest = {"files": {relative: file_hash(folder / relative) for relative in sorted(made)}}
+    report.write_atomically(folder / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+
+
 def build_one(source: Path, out_root: Path) -> Path:
-    """``otter assign`` one source into ``out_root/NAME``; returns that folder."""
+    """``otter assign`` one source; put its student copy and solutions in ``out_root/NAME``."""
     name = source.stem
     target = out_root / name
-    shutil.rmtree(target, ignore_errors=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
     setup = sync_notebooks.setup_source(*sync_notebooks.book_repository())
     synced = sync_notebooks.synced(json.loads(source.read_text()), setup)
     with tempfile.TemporaryDirectory(prefix="assign-") as scratch:
         master = Path(scratch) / source.name
         master.write_text(sync_notebooks.dumps(synced))
+        assigned = Path(scratch) / "out"
         # Our own check (--check) grades the finished notebooks, so otter's is skipped.
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "otter",
-                "assign",
-                "--no-run-tests",
-                "--no-pdfs",
-                str(master),
-                str(target),
-            ],
+            [sys.executable, "-m", "otter", "assign", "--no-run-tests", "--no-pdfs",
+             str(master), str(assigned)],
             capture_output=True,
             text=True,
         )
-    if result.returncode != 0:
-        raise RuntimeError(f"otter assign failed on {source}:\n{result.stdout}\n{result.stderr}")
-    student = target / "student" / source.name
-    public = json.loads(student.read_text())["metadata"]["otter"]["tests"]
-    finish_notebook(student, public)
-    finish_notebook(target / "autograder" / source.name, public)
-    zips = sorted((target / "autograder").glob("*-autograder_*.zip"))
-    if len(zips) != 1:
-        raise RuntimeError(f"expected one autograder zip in {target / 'autograder'}, got {zips}")
-    shutil.copy(zips[0], target / "autograder.zip")
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"otter assign failed on {source}:\n{result.stdout}\n{result.stderr}"
+            )
+        student = assigned / "student" / source.name
+        solutions = assigned / "autograder" / source.name
+        public = json.loads(student.read_text())["metadata"]["otter"]["tests"]
+        finish_notebook(student, public)
+        finish_notebook(solutions, public)
+        install_files(
+            {f"student/{source.name}": student, f"solutions/{source.name}": solutions}, target
+        )
     return target
 
 
+def student_copy(folder: Path) -> Path:
+    return folder / "student" / f"{folder.name}.ipynb"
+
+
+def solutions_copy(folder: Path) -> Path:
+    return folder / "solutions" / f"{folder.name}.ipynb"
+
+
 # --------------------------------------------------------------------------- grade
-@dataclass
-class Grade:
-    """The scores otter gave one submission."""
-
-    submission: Path
-    scores: dict[str, float] = field(default_factory=dict)
-    possible: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def total(self) -> float:
-        return sum(self.scores.values())
-
-    @property
-    def out_of(self) -> float:
-        return sum(self.possible.values())
-
-
-def grade(autograder_zip: Path, submission: Path) -> Grade:
-    """Grade one notebook with ``otter run`` (no Docker) and read its results.json."""
-    autograder_zip, submission = Path(autograder_zip), Path(submission)
-    for path in (autograder_zip, submission):
-        if not path.is_file():
-            raise ValueError(f"{path} is not a file")
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="otter-run-") as scratch:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "otter",
-                "run",
-                "--no-logo",
-                "-a",
-                str(autograder_zip),
-                "-o",
-                scratch,
-                str(submission),
-            ],
-            capture_output=True,
-            text=True,
-            env=os.environ.copy(),
-        )
-        results_file = Path(scratch) / "results.json"
-        if result.returncode != 0 or not results_file.exists():
-            raise RuntimeError(
-                f"otter run failed on {submission}:\n{result.stdout[-3000:]}\n"
-                f"{result.stderr[-3000:]}"
-            )
-        results = json.loads(results_file.read_text())
-    graded = Grade(submission, seconds=time.perf_counter() - started)
-    for test in results["tests"]:
-        if "max_score" in test and test.get("max_score") is not None:
-            graded.scores[test["name"]] = float(test.get("score") or 0.0)
-            graded.possible[test["name"]] = float(test["max_score"])
-    return graded
+def make_grader(folder: Path, args=None) -> Grader:
+    """A sandboxed grader for the assignment built in ``folder`` (options from ``args``)."""
+    limits = sandbox.Limits(
+        seconds=getattr(args, "timeout", None) or sandbox.Limits.seconds,
+        memory_bytes=int((getattr(args, "memory_gb", None) or 8) * 2**30),
+    )
+    data = os.environ.get("CNNBOOK_DATA")
+    secret = bytes.fromhex(args.seed) if getattr(args, "seed", None) else None
+    options = {"secret": secret} if secret else {}
+    return Grader(
+        folder.name,
+        student_copy(folder),
+        limits=limits,
+        use_sandbox=not getattr(args, "unsafe_no_sandbox", False),
+        data_folder=Path(data) if data and Path(data).is_dir() else None,
+        quick=os.environ.get("CNNBOOK_QUICK", "") not in ("", "0"),
+        **options,
+    )
 
 
-def submissions_in(paths: list[Path]) -> list[Path]:
-    found = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(path.glob("*.ipynb"))
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise ValueError(f"{path} is neither a notebook nor a folder of notebooks")
-    if not found:
-        raise ValueError(f"no .ipynb submissions in {[str(p) for p in paths]}")
-    return found
-
-
-def written_answers(notebook_path: Path) -> list[tuple[str, str]]:
-    """The written (teacher-graded) answers of a submission: (question, answer) pairs.
-
-    In the student copy, a written answer is a Markdown cell tagged ``otter_answer_cell``;
-    the question is the first sentence of the prompt cell above it.
-    """
-    cells = json.loads(Path(notebook_path).read_text())["cells"]
-    answers = []
-    for index, cell in enumerate(cells):
-        tags = cell.get("metadata", {}).get("tags", [])
-        if cell["cell_type"] != "markdown" or "otter_answer_cell" not in tags:
-            continue
-        prompt = next(
-            (
-                c
-                for c in reversed(cells[:index])
-                if c["cell_type"] == "markdown"
-                and "otter_answer_cell" not in c.get("metadata", {}).get("tags", [])
-            ),
-            None,
-        )
-        lines = (
-            [
-                line
-                for line in "".join(prompt["source"]).splitlines()
-                if line.strip() and not line.startswith("<!--")
-            ]
-            if prompt
-            else []
-        )
-        first_sentence = " ".join(lines).split(". ")[0] if lines else "(question)"
-        answers.append((first_sentence, "".join(cell["source"]).strip()))
-    return answers
-
-
-def write_written_answers(submissions: list[Path], path: Path) -> None:
-    """One Markdown file with every submission's written answers, to read and mark."""
-    parts = []
-    for submission in submissions:
-        parts.append(f"# {submission.name}\n")
-        for question, answer in written_answers(submission):
-            parts.append(f"## {question}\n\n{answer}\n")
-    Path(path).write_text("\n".join(parts))
-
-
-def write_csv(grades: list[Grade], path: Path) -> None:
-    questions = sorted({q for g in grades for q in g.possible})
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["submission", *questions, "total", "possible"])
-        for g in grades:
-            writer.writerow(
-                [g.submission.name, *(g.scores.get(q, 0.0) for q in questions), g.total, g.out_of]
-            )
-
-
-# --------------------------------------------------------------------------- commands
-def check_built(folder: Path) -> tuple[Grade, Grade]:
+def check_built(folder: Path, grader: Grader | None = None) -> tuple[Grade, Grade]:
     """Grade the solutions (must score full marks) and the blank copy (must score zero)."""
-    name = folder.name
-    autograder = folder / "autograder.zip"
-    solution = grade(autograder, folder / "autograder" / f"{name}.ipynb")
-    blank = grade(autograder, folder / "student" / f"{name}.ipynb")
-    return solution, blank
+    grader = grader or make_grader(folder)
+    return grader.grade(solutions_copy(folder)), grader.grade(student_copy(folder))
 
 
 def build_command(args) -> int:
@@ -351,46 +306,101 @@ def build_command(args) -> int:
                 f"({solution.seconds:.1f} s), blank student copy {blank.total:g}/"
                 f"{blank.out_of:g} ({blank.seconds:.1f} s): {'ok' if ok else 'FAILED'}"
             )
+            for grade in (solution, blank):
+                if not ok and (grade.problems or grade.failed_checks):
+                    print("   ", "; ".join(grade.problems + grade.failed_checks))
     return 1 if failures else 0
+
+
+def _stop_on_signal(signum, frame):
+    raise SystemExit(f"stopped by signal {signum}")
 
 
 def grade_command(args) -> int:
     folder = Path(args.out).resolve() / Path(args.assignment).stem
-    autograder = Path(args.autograder) if args.autograder else folder / "autograder.zip"
-    if not autograder.exists():
+    if not student_copy(folder).exists():
         raise SystemExit(
-            f"{autograder} does not exist: build it first with "
+            f"{student_copy(folder)} does not exist: build the assignment first with "
             f"python tools/make_assignments.py {Path(args.assignment).stem}"
         )
-    grades = []
-    for submission in submissions_in([Path(p) for p in args.submissions]):
-        graded = grade(autograder, submission)
-        grades.append(graded)
-        print(f"{submission.name}: {graded.total:g}/{graded.out_of:g} ({graded.seconds:.0f} s)")
-    if args.csv:
-        write_csv(grades, Path(args.csv))
-        print(f"wrote {args.csv}")
-    if args.written:
-        write_written_answers([g.submission for g in grades], Path(args.written))
-        print(f"wrote {args.written}")
+    try:
+        grader = make_grader(folder, args)
+    except sandbox.SandboxUnavailable as error:
+        raise SystemExit(
+            f"Refusing to grade: {error}.\nThe sandbox keeps students' code away from your "
+            "files and from each other's marks. Grade on Linux with bubblewrap, or, only "
+            "for work you trust, pass --unsafe-no-sandbox."
+        ) from error
+    if not grader.use_sandbox:
+        print("WARNING: --unsafe-no-sandbox: students' code runs with your rights.")
+    outputs = {Path(p).resolve() for p in (args.csv, args.written) if p}
+    paths = submissions_in([Path(p) for p in args.submissions], exclude=outputs)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop_on_signal)
+    grades: list[Grade] = []
+    try:
+        for path in paths:
+            graded = grader.grade(path)
+            grades.append(graded)
+            note = "; ".join(graded.problems)
+            print(f"{path.name}: {graded.total:g}/{graded.out_of:g} ({graded.seconds:.0f} s)"
+                  + (f"  [{note}]" if note else ""))
+    finally:  # whatever happens, every submission gets a row
+        for path in paths[len(grades):]:
+            missing = Grade(path.name, possible=grader.possible())
+            missing.problems.append("not graded: grading was interrupted")
+            grades.append(missing)
+        write_grades(grades, Path(args.csv) if args.csv else None,
+                     Path(args.written) if args.written else None)
+        for written in (args.csv, args.written):
+            if written:
+                print(f"wrote {written}")
     return 0
+
+
+COMMANDS = """\
+commands:
+  (build)  make_assignments.py [NAME ...] [--check] [--out DIR]
+           build the student copies and solutions (all assignments, or those named);
+           --check then grades each solution (full marks) and blank copy (zero)
+  grade    make_assignments.py grade ASSIGNMENT SUBMISSIONS... --csv grades.csv
+           --written answers.md [--timeout S] [--unsafe-no-sandbox]
+           grade a class, each notebook in a sandbox; see make_assignments.py grade --help
+"""
+
+
+def grade_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="make_assignments.py grade",
+        description="Grade submitted notebooks, each in a bubblewrap sandbox; marks to a "
+        "CSV (one row per file handed in, with the reason for any lost marks).",
+    )
+    parser.add_argument("assignment", help="e.g. 01_convolution")
+    parser.add_argument("submissions", nargs="+", help="notebooks, or folders of them")
+    parser.add_argument("--csv", help="write the marks to this CSV file")
+    parser.add_argument("--written", help="collect the written answers in this Markdown file")
+    parser.add_argument("--out", default=str(DEFAULT_OUT), help="the build folder")
+    parser.add_argument("--timeout", type=float, default=sandbox.Limits.seconds,
+                        help="seconds one submission may run (default %(default)g)")
+    parser.add_argument("--memory-gb", type=float, default=8,
+                        help="address space one submission may use (default %(default)g GiB)")
+    parser.add_argument("--seed", help="a secret (hex) for the random inputs, to regrade "
+                        "identically; by default a new one each run")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="run students' code without the sandbox, with your rights "
+                        "(only for work you trust)")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["grade"]:
-        parser = argparse.ArgumentParser(
-            prog="make_assignments.py grade",
-            description="Grade submitted notebooks offline with otter run; scores to a CSV.",
-        )
-        parser.add_argument("assignment", help="e.g. 01_convolution")
-        parser.add_argument("submissions", nargs="+", help="notebooks, or folders of them")
-        parser.add_argument("--csv", help="write the scores to this CSV file")
-        parser.add_argument("--written", help="collect the written answers in this Markdown file")
-        parser.add_argument("--autograder", help="autograder zip (default: the built one)")
-        parser.add_argument("--out", default=str(DEFAULT_OUT), help="the build folder")
-        return grade_command(parser.parse_args(argv[1:]))
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+        return grade_command(grade_parser().parse_args(argv[1:]))
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=COMMANDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("names", nargs="*", help="assignments to build (default: all)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="the build folder")
     parser.add_argument(

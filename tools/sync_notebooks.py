@@ -1,8 +1,16 @@
-"""Keep every notebook's Colab setup cell and metadata in step with ``_config.yml``.
+"""Keep every notebook's Colab setup cell and metadata in step with the book.
 
 Each notebook opens with one setup cell that, on Colab only, installs the ``cnnbook``
-package from the repository named (once) in ``_config.yml``; its metadata asks Colab
-for a GPU. Notebooks are committed without outputs.
+package: the release the notebook was written for, ``cnnbook @ git+REPOSITORY@vX.Y.Z``,
+from the repository named (once) in ``_config.yml`` and the version written (once) in
+``src/cnnbook/_version.py``. A notebook handed out last term keeps installing last term's
+package. Its metadata asks Colab for a GPU. Notebooks are committed without outputs.
+
+The environment variable ``CNNBOOK_INSTALL_SPEC`` (a pip requirement: a wheel's path, or
+``cnnbook @ git+...@main``) replaces what the setup cell installs, and makes it install
+outside Colab too: the Colab-parity tests install the wheel they just built through the
+very same cell, in a throwaway virtual environment. Set it only where installing into
+the kernel's environment is what you want.
 
     python tools/sync_notebooks.py            # rewrite notebooks in place
     python tools/sync_notebooks.py --check    # exit 1 and list what is out of step
@@ -11,6 +19,7 @@ for a GPU. Notebooks are committed without outputs.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import sys
 from pathlib import Path
@@ -21,16 +30,25 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_GLOBS = ("notebooks/*.ipynb", "assignments/*.ipynb")
 SETUP_TAG = "cnnbook-setup"
 
+VERSION_FILE = ROOT / "src" / "cnnbook" / "_version.py"
+INSTALL_ENV = "CNNBOOK_INSTALL_SPEC"
+
 SETUP_TEMPLATE = """\
-# Setup. On Colab, install the book's helper package (elsewhere it is installed already).
+# Setup. On Colab, install the book's helper package, the release this notebook was
+# written for (elsewhere it is installed already; {install_env} overrides it).
+import os
 import sys
 
-if "google.colab" in sys.modules:
-    %pip install --quiet "cnnbook @ git+{repository}@{branch}"
+cnnbook_release = "cnnbook @ git+{repository}@{ref}"
+cnnbook_install = os.environ.get("{install_env}", "")
+if "google.colab" in sys.modules or cnnbook_install:
+    %pip install --quiet "{{cnnbook_install or cnnbook_release}}"
 
 import cnnbook
 
 cnnbook.announce_mode()  # says so, visibly, when the page ran in quick mode"""
+# Labs also say when and where they ran; their chapters paste it under the title.
+LAST_RUN_LINE = "\ncnnbook.book.glue_last_run()  # date, mode, CPU or GPU, versions"
 
 NOTEBOOK_METADATA = {
     "accelerator": "GPU",
@@ -40,15 +58,36 @@ NOTEBOOK_METADATA = {
 }
 
 
+def book_version(version_file: Path = VERSION_FILE) -> str:
+    """The version written in ``src/cnnbook/_version.py`` (read, not imported)."""
+    for node in ast.parse(version_file.read_text()).body:
+        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["__version__"]:
+            return ast.literal_eval(node.value)
+    raise ValueError(f"{version_file} does not set __version__")
+
+
+def release_tag(version: str | None = None) -> str:
+    """The git tag of a release: ``v`` and the version."""
+    return f"v{version or book_version()}"
+
+
 def book_repository(config_path: Path = ROOT / "_config.yml") -> tuple[str, str]:
-    """The repository URL and branch named in ``_config.yml``."""
+    """The repository URL named in ``_config.yml`` and the release tag setup cells install."""
     config = yaml.safe_load(config_path.read_text())
-    repo = config["repository"]
-    return repo["url"].rstrip("/"), repo.get("branch", "main")
+    return config["repository"]["url"].rstrip("/"), release_tag()
 
 
-def setup_source(repository: str, branch: str) -> str:
-    return SETUP_TEMPLATE.format(repository=repository, branch=branch)
+def setup_source(repository: str, ref: str, last_run: bool = False) -> str:
+    """The setup cell that installs ``cnnbook`` from ``repository`` at ``ref`` (a tag).
+
+    ``last_run``: a lab's cell, which also glues the "last run" line of its chapter.
+    """
+    source = SETUP_TEMPLATE.format(repository=repository, ref=ref, install_env=INSTALL_ENV)
+    return source + LAST_RUN_LINE if last_run else source
+
+
+def is_lab(path: Path) -> bool:
+    return path.resolve().parent == ROOT / "notebooks"
 
 
 def synced(notebook: dict, setup: str) -> dict:
@@ -81,7 +120,8 @@ def notebook_paths(root: Path = ROOT) -> list[Path]:
 
 
 def dumps(notebook: dict) -> str:
-    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+    """The notebook as nbformat and ``ruff format`` write it (sorted keys), so they agree."""
+    return json.dumps(notebook, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,10 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="report, do not rewrite")
     parser.add_argument("paths", nargs="*", type=Path, help="notebooks (default: all)")
     args = parser.parse_args(argv)
-    setup = setup_source(*book_repository())
+    repository, ref = book_repository()
     stale = []
     for path in args.paths or notebook_paths():
         text = path.read_text()
+        setup = setup_source(repository, ref, last_run=is_lab(path))
         wanted = dumps(synced(json.loads(text), setup))
         if text != wanted:
             stale.append(path)

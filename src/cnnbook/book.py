@@ -9,12 +9,36 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cnnbook.config import mode_banner
+from cnnbook.config import quick_mode
 
 if TYPE_CHECKING:
     from IPython.display import HTML
+    from matplotlib.figure import Figure
 
 MODE_BANNER_KEY = "quick_mode_banner"
+QUICK_MODE_TEXT = (
+    "This page ran in <b>quick mode</b> (<code>CNNBOOK_QUICK=1</code>): epochs and "
+    "sample sizes were shrunk so that it runs in seconds. Its numbers and plots show "
+    "that the code works, not what the models can do. Run it without "
+    "<code>CNNBOOK_QUICK</code> for the real results."
+)
+
+
+def mode_banner() -> HTML | None:
+    """An HTML note saying the page ran in quick mode, or ``None`` in full mode.
+
+    Notebooks display it in their setup cell; chapters glue it, so a reader never
+    mistakes quick-mode numbers for real ones.
+    """
+    from IPython.display import HTML
+
+    if not quick_mode():
+        return None
+    return HTML(
+        '<div class="admonition warning cnnbook-quick-mode">'
+        '<p class="admonition-title">Quick mode</p>'
+        f"<p>{QUICK_MODE_TEXT}</p></div>"
+    )
 
 
 def glue(name: str, value: Any, display: bool = True) -> None:
@@ -31,7 +55,7 @@ def glue(name: str, value: Any, display: bool = True) -> None:
 
 
 def announce_mode() -> None:
-    """Show the quick-mode banner on this page and glue it for the chapter.
+    """Set the page up: the book's figure style, and the quick-mode banner.
 
     Every lab's setup cell calls this. In quick mode the notebook shows the banner,
     and its chapter pastes it (key ``quick_mode_banner``) so that a chapter whose
@@ -39,34 +63,162 @@ def announce_mode() -> None:
     """
     from IPython.display import HTML, display
 
+    from cnnbook.plots import use_book_style
+
+    use_book_style()
     banner = mode_banner()
     if banner is not None:
         display(banner)
     glue(MODE_BANNER_KEY, banner or HTML("<span></span>"), display=False)
 
 
-def figure_html(fig, caption: str, alt: str, dpi: int = 110) -> "HTML":
-    """A matplotlib figure as a self-contained HTML ``<figure>`` with alt text and caption."""
+# How figures reach the page. Text in a figure must read at MIN_TEXT_PX or more where the
+# page shows it: at most CONTENT_WIDTH_PX wide (the article column at a 1280 px window,
+# measured by tests/test_site.py), and on a phone the figure keeps the width at which its
+# text stays that large and scrolls sideways.
+FIGURE_DPI = 110
+MIN_TEXT_PX = 10
+CONTENT_WIDTH_PX = 700
+# Line art is mostly flat: most pixels equal their right-hand neighbour. A figure with
+# fewer such pixels than this is photo-like (photos, feature maps of photos): lossy WebP.
+LINE_ART_FLAT_SHARE = 0.7
+WEBP_QUALITY = 85
+
+
+def visible_texts(fig) -> list:
+    """Every text ``fig`` draws: titles, labels, tick labels, legends, annotations.
+
+    Texts of hidden axes, and the tick labels of axes drawn without axes
+    (``set_axis_off``), are left out: they exist but never show."""
+    fig.draw_without_rendering()  # tick labels are settled at draw time
+    texts = list(fig.texts)
+    texts += [getattr(fig, name, None) for name in ("_suptitle", "_supxlabel", "_supylabel")]
+    legends = list(fig.legends)
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        texts += [ax.title, ax._left_title, ax._right_title, *ax.texts]
+        legends.append(ax.get_legend())
+        if ax.axison:
+            for axis in (ax.xaxis, ax.yaxis):
+                if axis.get_visible():
+                    texts += [axis.label, axis.get_offset_text()]
+                    texts += axis.get_ticklabels(which="both")
+    for legend in legends:
+        if legend is not None and legend.get_visible():
+            texts += [*legend.get_texts(), legend.get_title()]
+    return [t for t in texts if t is not None and t.get_visible() and t.get_text().strip()]
+
+
+def smallest_text_pt(fig) -> float | None:
+    """The smallest font size (points) of any visible text in ``fig``; None if it has none."""
+    sizes = [t.get_fontsize() for t in visible_texts(fig)]
+    return min(sizes) if sizes else None
+
+
+def legible_size_pt(fig, dpi: int = FIGURE_DPI) -> float:
+    """The smallest font size (points) that shows at MIN_TEXT_PX with ``fig`` at most
+    CONTENT_WIDTH_PX wide (a figure wider than that is scaled down on the page)."""
+    natural_width = fig.get_size_inches()[0] * dpi
+    shrink = min(1.0, CONTENT_WIDTH_PX / natural_width)
+    return MIN_TEXT_PX * 72 / (dpi * shrink)
+
+
+def make_legible(fig, dpi: int = FIGURE_DPI) -> int:
+    """Enlarge any text of ``fig`` too small to read on the page; return how many.
+
+    The figure is laid out again (``tight_layout``) when something changed and it has
+    no layout engine of its own."""
+    import warnings
+
+    least = legible_size_pt(fig, dpi)
+    small = [t for t in visible_texts(fig) if t.get_fontsize() < least - 1e-6]
+    for text in small:
+        text.set_fontsize(least)
+    if small and fig.get_layout_engine() is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "not applied" for odd layouts: keep theirs
+            fig.tight_layout()
+    return len(small)
+
+
+def encode_figure(
+    fig, dpi: int = FIGURE_DPI, kind: str | None = None
+) -> tuple[str, bytes, int, int]:
+    """``fig`` as image bytes: ``(format, data, width, height)``.
+
+    PNG for line art (exact, small for flat colours), lossy WebP for photo-like figures
+    (few flat areas), unless ``kind`` says "photo" or "line"."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    if kind not in (None, "photo", "line"):
+        raise ValueError(f'kind must be "photo", "line" or None (decide), not {kind!r}')
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    if kind is None:
+        pixels = np.asarray(image, dtype=np.int16)
+        flat_share = float((np.diff(pixels, axis=1) == 0).all(axis=-1).mean())
+        kind = "line" if flat_share >= LINE_ART_FLAT_SHARE else "photo"
+    out = io.BytesIO()
+    if kind == "photo":
+        image.save(out, format="webp", quality=WEBP_QUALITY, method=6)
+        fmt = "webp"
+    else:
+        colours = image.getcolors(maxcolors=256)
+        if colours is not None:  # few colours: a palette image, still exact
+            image = image.quantize(colors=len(colours), method=Image.Quantize.FASTOCTREE)
+        image.save(out, format="png", optimize=True)
+        fmt = "png"
+    return fmt, out.getvalue(), image.width, image.height
+
+
+def figure_html(
+    fig, caption: str, alt: str, dpi: int = FIGURE_DPI, kind: str | None = None
+) -> HTML:
+    """A matplotlib figure as a self-contained HTML ``<figure>`` with alt text and caption.
+
+    Text too small to read on the page is enlarged first (``make_legible``). The image is
+    inline (base64), so that it shows on Colab too; the book's Sphinx extension writes it
+    out as a file. ``data-min-text-px`` records the smallest text's height in the image's
+    own pixels, for the site's tests; the image never shrinks below the width at which
+    that text is MIN_TEXT_PX high (a phone scrolls it sideways)."""
     import base64
     import html
-    import io
+    import math
 
     from IPython.display import HTML
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    if not alt or not alt.strip():
+        raise ValueError(
+            "a figure needs alt text: say what it shows, for readers who cannot see it"
+        )
+    make_legible(fig, dpi)
+    fmt, data, width, height = encode_figure(fig, dpi, kind)
+    smallest = smallest_text_pt(fig)
+    text_px = smallest * dpi / 72 if smallest else None
+    min_width = min(width, math.ceil(width * MIN_TEXT_PX / text_px)) if text_px else 0
+    encoded = base64.b64encode(data).decode("ascii")
+    text_attribute = f' data-min-text-px="{text_px:.2f}"' if text_px else ""
     return HTML(
         '<figure class="cnnbook-figure">'
-        f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}" '
-        'style="max-width:100%">'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        '<div class="cnnbook-figure-scroll" style="overflow-x:auto">'
+        f'<img src="data:image/{fmt};base64,{encoded}" alt="{html.escape(alt, quote=True)}" '
+        f'width="{width}" height="{height}" loading="lazy" decoding="async"{text_attribute} '
+        f'style="width:100%;max-width:{width}px;min-width:{min_width}px;height:auto">'
+        "</div>"
+        + (f"<figcaption>{html.escape(caption)}</figcaption>" if caption else "")
+        + "</figure>"
     )
 
 
-def glue_figure(name: str, fig, caption: str, alt: str) -> None:
+def glue_figure(name: str, fig, caption: str, alt: str, kind: str | None = None) -> None:
     """Show ``fig`` in the lab and glue it, with caption and alt text, for the chapter.
 
+    The lab shows the same ``<figure>`` as the chapter (alt text and caption included).
     A chapter pastes it with::
 
         ```{glue:} name
@@ -76,6 +228,119 @@ def glue_figure(name: str, fig, caption: str, alt: str) -> None:
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    display(fig)
-    glue(name, figure_html(fig, caption, alt), display=False)
+    figure = figure_html(fig, caption, alt, kind=kind)
     plt.close(fig)
+    display(figure)
+    glue(name, figure, display=False)
+
+
+def show_figure(fig, alt: str, caption: str = "", kind: str | None = None) -> None:
+    """Show ``fig`` in a lab with alt text (and a caption, if given), without gluing it."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    figure = figure_html(fig, caption, alt, kind=kind)
+    plt.close(fig)
+    display(figure)
+
+
+def readable_number(value) -> str:
+    """A number as a table shows it: thousands separated, about three significant digits
+    for fractions, no exponent (``6,850,592``, ``13.8``, ``0.531``)."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return f"{value:,}"
+    if value != value:  # NaN
+        return "–"
+    size = abs(value)
+    if size >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if size >= 10 else f"{value:.2f}" if size >= 1 else f"{value:.3g}"
+
+
+def styled_table(frame, formats: dict | None = None):
+    """A pandas table as the labs show it: readable numbers (``readable_number``, or the
+    format strings in ``formats`` by column), and no row numbers (an unnamed index of
+    integers is hidden; an index that names the rows stays)."""
+    import pandas as pd
+
+    styler = frame.style.format(readable_number)
+    for column, text_format in (formats or {}).items():
+        styler = styler.format(text_format, subset=[column])
+    if frame.index.name is None and pd.api.types.is_integer_dtype(frame.index):
+        styler = styler.hide(axis="index")
+    return styler
+
+
+def html_table(rows: list[dict]) -> "HTML":
+    """Dicts that share their keys as an HTML table (whole numbers with thousands commas)."""
+    import html
+
+    from IPython.display import HTML
+
+    if not rows:
+        raise ValueError("html_table needs at least one row")
+
+    def cell(value) -> str:
+        is_whole = isinstance(value, int) and not isinstance(value, bool)
+        text = f"{value:,}" if is_whole else str(value)
+        return f"<td>{html.escape(text)}</td>"
+
+    head = "".join(f"<th>{html.escape(str(key))}</th>" for key in rows[0])
+    body = "".join("<tr>" + "".join(map(cell, row.values())) + "</tr>" for row in rows)
+    return HTML(f'<table class="cnnbook-table"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table>")
+
+
+LAST_RUN_KEY = "last_run"
+
+
+def compute_device() -> str:
+    """``"GPU (name)"`` when TensorFlow sees a GPU, else ``"CPU"``: where Keras trains."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "")
+    count = f"{len(gpus)} x " if len(gpus) > 1 else ""
+    return f"GPU ({count}{name})" if name else "GPU"
+
+
+def last_run(when=None) -> str:
+    """When and where this run happened: date, mode, device, TensorFlow and Keras versions."""
+    import datetime
+
+    import keras
+    import tensorflow as tf
+
+    from cnnbook.config import quick_mode
+
+    when = when or datetime.datetime.now(datetime.timezone.utc)
+    mode = "quick mode" if quick_mode() else "full mode"
+    return (
+        f"Last run {when:%Y-%m-%d %H:%M} UTC, {mode}, on {compute_device()}, "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    )
+
+
+def glue_last_run() -> None:
+    """Print the run's date, mode, device and versions, and glue them for the chapter.
+
+    The labs' setup cell calls this; each chapter pastes the line under its title
+    (key ``last_run``), so a reader sees when and where the page's numbers were made.
+    """
+    import html
+
+    from IPython.display import HTML
+
+    line = last_run()
+    print(line)
+    glue(
+        LAST_RUN_KEY,
+        HTML(f'<p class="cnnbook-last-run"><small>{html.escape(line)}</small></p>'),
+        display=False,
+    )

@@ -22,6 +22,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "BOX_BLUR",
@@ -41,13 +42,15 @@ __all__ = [
 KERNEL_SHAPE = (3, 3)
 
 
-def _frozen(rows) -> np.ndarray:
+def _frozen(rows: ArrayLike) -> np.ndarray:
     """A read-only float32 kernel, so that nobody changes a preset by accident."""
     kernel = np.array(rows, dtype=np.float32)
     kernel.setflags(write=False)
     return kernel
 
 
+# Each kernel is laid out as the 3x3 grid it is: not reformatted.
+# fmt: off
 # Bright on the left, dark on the right -> positive; the reverse -> negative.
 VERTICAL_EDGE = _frozen([[1, 0, -1],
                          [1, 0, -1],
@@ -84,6 +87,7 @@ PRESETS = MappingProxyType({
     "sharpen": SHARPEN,
     "identity": IDENTITY,
 })
+# fmt: on
 
 
 def get_kernel(name: str) -> np.ndarray:
@@ -91,9 +95,7 @@ def get_kernel(name: str) -> np.ndarray:
     try:
         return np.array(PRESETS[name], dtype=np.float32)
     except (KeyError, TypeError):
-        raise ValueError(
-            f"no kernel called {name!r}; the presets are {list(PRESETS)}"
-        ) from None
+        raise ValueError(f"no kernel called {name!r}; the presets are {list(PRESETS)}") from None
 
 
 def presets_as_lists() -> dict[str, list[list[float]]]:

@@ -15,9 +15,12 @@ Rungs 1-5 follow the original course: a sigmoid output trained with mean squared
 
 ``measure_rung(model, train_data, validation_data, num_epochs)`` trains any compiled
 model with one sigmoid output and returns its row of the ladder's table: validation
-MSE, Pearson correlation, best accuracy over ten thresholds, parameters, size on disk,
-seconds per epoch. To add a rung of your own, write a builder like the ones below and
-measure it the same way::
+MSE, Pearson correlation, best accuracy over ten thresholds (and, given ``test_data``,
+the test accuracy at the threshold chosen on validation, with its 95% Wilson
+interval), parameters, size on disk, seconds per epoch. With ``patience`` it stops
+early on the validation loss and restores the best weights: the ladder's one budget
+rule. To add a rung of your own, write a builder like the ones below and measure it the
+same way::
 
     model = my_builder(input_shape)
     row = measure_rung(model, train_data, validation_data, num_epochs=10, name="7. mine")
@@ -26,8 +29,10 @@ measure it the same way::
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -141,23 +146,48 @@ def build_modern(input_shape: Sequence[int], filters: Sequence[int] = (32, 64, 1
                  dropout: float = 0.3,
                  learning_rate: float | keras.optimizers.schedules.LearningRateSchedule
                  = MODERN_LEARNING_RATE,
-                 seed: int | None = None) -> keras.Model:
+                 seed: int | None = None, *, augment: bool = True, batch_norm: bool = True,
+                 loss: str = "binary_crossentropy", head: str = "average") -> keras.Model:
     """Rung 6: augmentation, conv + batch-norm blocks, global average pooling, dropout.
 
     Binary cross-entropy instead of MSE, and no big dense layer: global average pooling
     turns each of the last feature maps into one number, so the head has only
     ``filters[-1] + 1`` weights. ``learning_rate`` may be a Keras schedule (the lab
     lowers it along a cosine over the epochs it trains for).
+
+    Each ingredient can be switched off, one at a time, to measure what it buys (the
+    ablation, ``benchmarks/ladder_ablation.py``): ``augment=False`` drops augmentation,
+    ``batch_norm=False`` the batch normalisation (the convolutions get a bias back),
+    ``dropout=0`` the dropout, ``loss="mse"`` trains on the squared error, and
+    ``head="flatten"`` flattens the last maps into a dense layer of 128 units instead
+    of averaging them.
     """
+    if loss not in ("binary_crossentropy", "mse"):
+        raise ValueError(f"loss must be 'binary_crossentropy' or 'mse', not {loss!r}")
+    if head not in ("average", "flatten"):
+        raise ValueError(f"head must be 'average' or 'flatten', not {head!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), not {dropout!r}")
     inputs = _inputs(input_shape)
-    x = augmentation(seed)(inputs)
+    x = augmentation(seed)(inputs) if augment else inputs
     for index, count in enumerate(filters, start=1):
-        x = _conv_bn_block(x, count, name=f"block{index}")
-    x = layers.GlobalAveragePooling2D(name="average")(x)
-    x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="dog_score")(x)
+        if batch_norm:
+            x = _conv_bn_block(x, count, name=f"block{index}")
+        else:
+            x = layers.Conv2D(count, 3, padding="same", activation="relu",
+                              name=f"block{index}_conv")(x)
+            x = layers.MaxPooling2D(2, name=f"block{index}_pool")(x)
+    if head == "average":
+        x = layers.GlobalAveragePooling2D(name="average")(x)
+    else:
+        x = layers.Flatten(name="flatten")(x)
+        x = layers.Dense(128, activation="relu", name="dense1")(x)
+    if dropout > 0:
+        x = layers.Dropout(dropout, name="dropout")(x)
+    # float32 even under mixed precision: the score and loss at full precision
+    outputs = layers.Dense(1, activation="sigmoid", name="dog_score", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name="modern")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss,
                   metrics=[_binary_accuracy()])
     return model
 
@@ -187,6 +217,33 @@ RUNGS: tuple[Rung, ...] = (
     Rung(6, "modern", "BCE, augmentation, batch norm, global average pooling, dropout",
          build_modern),
 )
+
+
+#: The ladder's full-mode recipe, shared by the lab and ``benchmarks/ladder_*.py``: one
+#: budget for every rung (at most ``MAX_EPOCHS``, early stopping after ``PATIENCE``
+#: epochs without a better validation loss, the best weights restored), batches of
+#: ``BATCH_SIZE``, and rung 6's learning rate decaying from ``MODERN_PEAK_LEARNING_RATE``
+#: along a cosine over the whole budget.
+MAX_EPOCHS = 20
+PATIENCE = 4
+BATCH_SIZE = 32
+MODERN_PEAK_LEARNING_RATE = 2e-3
+
+
+def build_for_budget(number: int, input_shape: Sequence[int], max_epochs: int,
+                     steps_per_epoch: int, seed: int | None = None,
+                     peak_learning_rate: float = MODERN_PEAK_LEARNING_RATE,
+                     **modern_options) -> keras.Model:
+    """Rung ``number`` as the lab trains it: rungs 1-5 as built; rung 6 with its learning
+    rate decaying along a cosine over ``max_epochs * steps_per_epoch`` steps (and any
+    ``build_modern`` switches in ``modern_options``, for the ablation)."""
+    if number != 6:
+        if modern_options:
+            raise ValueError(f"only rung 6 takes {sorted(modern_options)}")
+        return rung(number).build(input_shape)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        peak_learning_rate, max(1, int(max_epochs) * int(steps_per_epoch)))
+    return build_modern(input_shape, learning_rate=schedule, seed=seed, **modern_options)
 
 
 def rung(number: int) -> Rung:
@@ -221,10 +278,141 @@ class EpochTimer(keras.callbacks.Callback):
         self._stop()
 
 
+class EpochProgress(keras.callbacks.Callback):
+    """One line per epoch, on stderr: a reader sees the long training move along.
+
+    stderr, not stdout: the book's build leaves stderr off its pages
+    (``stderr_output: remove`` in ``_config.yml``), so the page does not carry it.
+    """
+
+    def __init__(self, label: str, max_epochs: int, stream=None):
+        super().__init__()
+        self.label, self.max_epochs = label, max_epochs
+        self.stream = stream
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        shown = "  ".join(f"{key} {logs[key]:.3f}" for key in
+                          ("loss", "val_loss", "val_accuracy") if key in logs)
+        stream = self.stream or sys.stderr
+        print(f"{self.label}: epoch {epoch + 1}/{self.max_epochs}  {shown}  "
+              f"({time.perf_counter() - self._start:.0f} s)", file=stream, flush=True)
+
+
+class InferenceAccuracy(keras.callbacks.Callback):
+    """After each epoch, the accuracy (at 0.5) on photos seen in inference mode.
+
+    Keras's own training accuracy is measured on augmented photos, with dropout on and
+    batch norm in training mode, while the weights move: not comparable with the
+    validation accuracy. This one runs the model as validation does (``training=False``)
+    on un-augmented training photos, so a gap between the two curves is overfitting.
+    """
+
+    def __init__(self, dataset, key: str = "train_accuracy"):
+        super().__init__()
+        self.dataset, self.key = dataset, key
+        self.values: list[float] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores, labels = predict_scores(self.model, self.dataset)
+        self.values.append(metrics.accuracy_at(scores, labels, 0.5))
+
+
+def _as_batches(data, batch_size: int = 32, shuffle: bool = False):
+    """A tf.data dataset of (images, labels) batches, also from an ``(x, y)`` pair."""
+    import tensorflow as tf
+
+    if isinstance(data, tf.data.Dataset):
+        return data
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        images = np.asarray(data[0], dtype=np.float32)
+        labels = np.asarray(data[1], dtype=np.float32).reshape(-1)
+        if images.ndim < 2 or images.shape[0] != labels.shape[0] or labels.size == 0:
+            raise ValueError(
+                f"an (images, labels) pair needs one label per image; got images of shape "
+                f"{images.shape} and {labels.size} labels"
+            )
+        _check_binary_labels(labels)
+        dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+        if shuffle:
+            dataset = dataset.shuffle(len(labels), seed=0)
+        return dataset.batch(batch_size)
+    raise TypeError(
+        "give the photos as a tf.data.Dataset of (images, labels) batches (as "
+        "cnnbook.photos.photo_dataset makes) or as an (images, labels) pair of arrays, "
+        f"not a {type(data).__name__}"
+    )
+
+
+def _check_binary_labels(labels) -> None:
+    values = np.unique(np.asarray(labels))
+    if not np.all(np.isin(values, (0.0, 1.0))):
+        raise ValueError(
+            f"labels must be 0 (cat) or 1 (dog); found the values {values[:10].tolist()}. "
+            "For more classes, use a softmax output and its own measures."
+        )
+
+
+def _with_label_check(dataset):
+    """The dataset, checking each batch's labels are 0 or 1 as it passes (cheap)."""
+    import tensorflow as tf
+
+    def check(images, labels):
+        ok = tf.reduce_all((labels == 0) | (labels == 1))
+        with tf.control_dependencies([tf.debugging.Assert(ok, [_LABEL_ERROR])]):
+            return images, tf.identity(labels)
+
+    return dataset.map(check)
+
+
+_LABEL_ERROR = "cnnbook: labels must be 0 (cat) or 1 (dog)"
+
+
+def _check_model(model, train_data) -> None:
+    """Build the model if it has no input yet, and check it ends in one score in [0, 1]."""
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, not {type(model).__name__}")
+    if not getattr(model, "compiled", True) or model.optimizer is None:
+        raise ValueError(f"compile {model.name} first (model.compile(optimizer, loss, ...))")
+    spec = train_data.element_spec[0]
+    shape = tuple(spec.shape[1:])
+    if None in shape:
+        raise ValueError(f"the photos must have one fixed shape; the dataset gives {shape}")
+    probe = np.random.default_rng(0).uniform(size=(2, *shape)).astype(np.float32)
+    try:
+        # Calling it builds a Sequential without an Input, or a subclassed model.
+        output = np.asarray(model(probe, training=False))
+    except Exception as error:  # noqa: BLE001 - re-raised with the shapes named
+        raise ValueError(
+            f"{model.name} cannot take the photos of shape {shape}: {error}"
+        ) from error
+    if output.shape != (2, 1):
+        raise ValueError(
+            f"the model must end in one sigmoid output of shape (None, 1); "
+            f"{model.name} outputs {(None, *output.shape[1:])}"
+        )
+    last = model.layers[-1] if getattr(model, "layers", None) else None
+    linear = getattr(last, "activation", None) is keras.activations.linear
+    if linear or np.any((output < 0) | (output > 1)):
+        warnings.warn(
+            f"{model.name}'s output is not a sigmoid: its scores are not between 0 and 1, "
+            "so MSE, accuracy at a threshold and the sweep mean little. End the model in "
+            "Dense(1, activation='sigmoid').",
+            UserWarning, stacklevel=3,
+        )
+
+
 def predict_scores(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
-    """The model's scores and the true labels, batch by batch, in one pass."""
+    """The model's scores and the true labels, batch by batch, in one pass.
+
+    ``dataset`` is a dataset of (images, labels) batches or an (images, labels) pair.
+    """
     scores, labels = [], []
-    for images, batch_labels in dataset:
+    for images, batch_labels in _as_batches(dataset):
         # a plain call: no tf.function to trace (and retrace for a last, smaller batch)
         scores.append(np.asarray(model(images, training=False)).reshape(-1))
         labels.append(np.asarray(batch_labels).reshape(-1))
@@ -241,43 +429,114 @@ def saved_size_bytes(model: keras.Model) -> int:
         return os.path.getsize(path)
 
 
+def score_row(scores, labels, threshold: float, prefix: str) -> dict:
+    """Accuracy at ``threshold`` (chosen elsewhere) and at 0.5, with 95% Wilson
+    intervals, MSE, Pearson (point-biserial) correlation and AUC, keys ``prefix_...``."""
+    n = int(len(labels))
+    accuracy = metrics.accuracy_at(scores, labels, threshold)
+    low, high = metrics.accuracy_interval(accuracy, n)
+    row = {
+        f"{prefix}_accuracy": accuracy,
+        f"{prefix}_accuracy_low": low,
+        f"{prefix}_accuracy_high": high,
+        f"{prefix}_accuracy_at_0.5": metrics.accuracy_at(scores, labels, 0.5),
+        f"{prefix}_mse": metrics.mean_squared_error(scores, labels),
+        f"{prefix}_pearson": metrics.pearson_correlation(scores, labels),
+        f"{prefix}_n": n,
+    }
+    try:
+        row[f"{prefix}_auc"] = metrics.roc_auc(scores, labels)
+    except ValueError:  # one class only (a tiny quick-mode sample): no ROC curve
+        row[f"{prefix}_auc"] = float("nan")
+    return row
+
+
 def measure_rung(model: keras.Model, train_data, validation_data, num_epochs: int,
                  name: str | None = None, callbacks: Sequence[keras.callbacks.Callback] = (),
-                 verbose: int = 0) -> dict:
+                 verbose: int = 0, *, test_data=None, patience: int | None = None,
+                 train_eval_data=None, progress: bool = False) -> dict:
     """Train a compiled one-output model and return its row of the ladder's table.
+
+    ``train_data``, ``validation_data`` and ``test_data`` are datasets of (images,
+    labels) batches (``cnnbook.photos.photo_dataset``) or (images, labels) pairs of
+    arrays; labels are 0 (cat) or 1 (dog). A model without an ``Input`` (a Sequential
+    or a subclassed model) is built on the first call.
+
+    The budget: at most ``num_epochs`` epochs; with ``patience``, training stops once
+    the validation loss has not improved for that many epochs and the weights of the
+    best epoch are restored. Every decision (stopping, the threshold) uses validation
+    only; the test photos are scored once, at the end.
 
     The row holds ``rung``, ``val_accuracy`` (best over ten thresholds, and the
     ``best_threshold``), ``val_accuracy_at_0.5``, ``val_mse``, ``val_pearson``,
-    ``parameters``, ``size_mb`` (the saved ``.keras`` file), ``seconds_per_epoch``
-    (median training time of an epoch; the first epoch also decodes the photos unless
-    they are cached), ``num_epochs`` and the Keras ``history``.
+    ``val_auc``, ``parameters``, ``size_mb`` (the saved ``.keras`` file),
+    ``seconds_per_epoch`` (median training time of an epoch; the first epoch also
+    decodes the photos unless they are cached), ``num_epochs`` (epochs trained),
+    ``max_epochs``, ``best_epoch`` and the Keras ``history`` (plus ``train_accuracy``
+    in inference mode if ``train_eval_data`` is given). With ``test_data``:
+    ``test_accuracy`` at the validation's threshold, its 95% Wilson interval
+    ``test_accuracy_low``/``_high``, ``test_accuracy_at_0.5``, ``test_mse``,
+    ``test_pearson``, ``test_auc``, ``test_n``.
     """
-    if not isinstance(num_epochs, (int, np.integer)) or num_epochs < 1:
+    import tensorflow as tf
+
+    if isinstance(num_epochs, bool) or not isinstance(num_epochs, (int, np.integer)) or (
+            num_epochs < 1):
         raise ValueError(f"num_epochs must be a positive integer, not {num_epochs!r}")
-    if model.outputs and tuple(model.outputs[0].shape[1:]) != (1,):
-        raise ValueError(
-            f"the model must end in one sigmoid output of shape (None, 1); "
-            f"{model.name} outputs {tuple(model.outputs[0].shape)}"
-        )
+    if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
+        raise ValueError(f"patience must be None or a positive integer, not {patience!r}")
+    train_data = _as_batches(train_data, shuffle=True)
+    validation_data = _as_batches(validation_data)
+    test_data = None if test_data is None else _as_batches(test_data)
+    _check_model(model, train_data)
+    label = name or model.name
     timer = EpochTimer()
-    history = model.fit(train_data, validation_data=validation_data, epochs=int(num_epochs),
-                        callbacks=[timer, *callbacks], verbose=verbose,
-                        shuffle=False)  # the dataset shuffles itself
+    extra: list[keras.callbacks.Callback] = [timer]
+    inference = None
+    if train_eval_data is not None:
+        inference = InferenceAccuracy(_as_batches(train_eval_data))
+        extra.append(inference)
+    if patience is not None:
+        extra.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=int(patience), restore_best_weights=True))
+    if progress:
+        extra.append(EpochProgress(label, int(num_epochs)))
+    try:
+        history = model.fit(_with_label_check(train_data),
+                            validation_data=_with_label_check(validation_data),
+                            epochs=int(num_epochs), callbacks=[*extra, *callbacks],
+                            verbose=verbose, shuffle=False)  # the dataset shuffles itself
+    except tf.errors.InvalidArgumentError as error:
+        if _LABEL_ERROR in str(error):
+            raise ValueError(
+                "labels must be 0 (cat) or 1 (dog); a batch held other values. For more "
+                "classes, use a softmax output and its own measures."
+            ) from None
+        raise
+    history = dict(history.history)
+    if inference is not None:
+        history["train_accuracy"] = inference.values
     scores, labels = predict_scores(model, validation_data)
     sweep = metrics.threshold_sweep(scores, labels)
-    return {
-        "rung": name or model.name,
+    row = {
+        "rung": label,
         "val_accuracy": sweep.best_accuracy,
         "best_threshold": sweep.best_threshold,
-        "val_accuracy_at_0.5": metrics.accuracy_at(scores, labels, 0.5),
-        "val_mse": metrics.mean_squared_error(scores, labels),
-        "val_pearson": metrics.pearson_correlation(scores, labels),
+        **{key: value for key, value in score_row(scores, labels, sweep.best_threshold,
+                                                  "val").items() if key != "val_accuracy"},
         "parameters": int(model.count_params()),
         "size_mb": saved_size_bytes(model) / 1e6,
         "seconds_per_epoch": float(np.median(timer.seconds)),
-        "num_epochs": int(num_epochs),
-        "history": dict(history.history),
+        "num_epochs": len(history["loss"]),
+        "max_epochs": int(num_epochs),
+        "best_epoch": int(np.argmin(history["val_loss"])) + 1 if patience else
+        len(history["loss"]),
+        "history": history,
     }
+    if test_data is not None:
+        test_scores, test_labels = predict_scores(model, test_data)
+        row.update(score_row(test_scores, test_labels, sweep.best_threshold, "test"))
+    return row
 
 
 TABLE_COLUMNS = ("rung", "val_accuracy", "val_mse", "val_pearson", "parameters", "size_mb",

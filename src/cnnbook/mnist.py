@@ -24,8 +24,8 @@ benchmark import them from here::
   accuracy; ``fit`` on numpy arrays in batches of 64, as the source does. ``train``
   accepts any Keras model that takes (N, 28, 28, 1) digits and ends in a 10-way softmax
   (a smaller model of your own, say); call ``cnnbook.set_seed`` first for a repeatable run;
-- ``first_layer_filters``, ``feature_maps``, ``confusion_matrix``, ``misclassified``:
-  what the trained network learned and where it is wrong.
+- ``first_layer_filters``, ``feature_maps``: what the trained network learned;
+  ``confusion_matrix``, ``misclassified`` (from ``cnnbook.metrics``): where it is wrong.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 from keras import layers
+from numpy.typing import ArrayLike
+
+from cnnbook.checks import check_positive_int
+
+# The confusion matrix lives with the other scores; imported here for mnist.confusion_matrix.
+from cnnbook.metrics import confusion_matrix, misclassified  # noqa: F401
 
 NUM_CLASSES = 10
 IMAGE_SIDE = 28
@@ -52,7 +58,7 @@ MAX_PIXEL = 255.0
 
 
 # --------------------------------------------------------------------------- data
-def preprocess(images) -> np.ndarray:
+def preprocess(images: ArrayLike) -> np.ndarray:
     """Digits as the network wants them: float32 of shape (N, 28, 28, 1), values in [0, 1].
 
     ``images`` is a batch of N grey 28x28 digits, shape (N, 28, 28) or (N, 28, 28, 1),
@@ -72,13 +78,12 @@ def preprocess(images) -> np.ndarray:
         raise ValueError(f"images must hold numbers, not {images.dtype}")
     if images.size and (images.min() < 0 or images.max() > MAX_PIXEL):
         raise ValueError(
-            f"pixel values must lie in [0, 255]; got values from {images.min()} to "
-            f"{images.max()}"
+            f"pixel values must lie in [0, 255]; got values from {images.min()} to {images.max()}"
         )
     return images.reshape((-1, *INPUT_SHAPE)).astype("float32") / np.float32(MAX_PIXEL)
 
 
-def _check_pairs(images, labels) -> tuple[np.ndarray, np.ndarray]:
+def _check_pairs(images: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     images, labels = np.asarray(images), np.asarray(labels)
     if labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(
@@ -88,7 +93,9 @@ def _check_pairs(images, labels) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def split_validation(images, labels, num_validation: int, seed: int = 0):
+def split_validation(
+    images: ArrayLike, labels: ArrayLike, num_validation: int, seed: int = 0
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Hold out ``num_validation`` randomly chosen examples to watch training with.
 
     Returns ``(train_images, train_labels), (validation_images, validation_labels)``.
@@ -107,8 +114,9 @@ def split_validation(images, labels, num_validation: int, seed: int = 0):
 
 
 # --------------------------------------------------------------------------- model
-def build_mnist_convnet(filters: Sequence[int] = SOURCE_FILTERS,
-                        name: str = "mnist_convnet") -> keras.Model:
+def build_mnist_convnet(
+    filters: Sequence[int] = SOURCE_FILTERS, name: str = "mnist_convnet"
+) -> keras.Model:
     """The source's convnet, with the Functional API (not compiled).
 
     Input(28, 28, 1) - Conv2D(32, 3, relu) - MaxPooling2D(2) - Conv2D(64, 3, relu) -
@@ -119,7 +127,9 @@ def build_mnist_convnet(filters: Sequence[int] = SOURCE_FILTERS,
     """
     filters = tuple(filters)
     if len(filters) != 3 or not all(isinstance(f, (int, np.integer)) and f > 0 for f in filters):
-        raise ValueError(f"filters must be three positive integers, one per Conv2D; got {filters!r}")
+        raise ValueError(
+            f"filters must be three positive integers, one per Conv2D; got {filters!r}"
+        )
     inputs = keras.Input(shape=INPUT_SHAPE, name="digit")
     x = layers.Conv2D(filters[0], KERNEL_SIZE, activation="relu", name="conv_1")(inputs)
     x = layers.MaxPooling2D(POOL_SIZE, name="pool_1")(x)
@@ -127,7 +137,9 @@ def build_mnist_convnet(filters: Sequence[int] = SOURCE_FILTERS,
     x = layers.MaxPooling2D(POOL_SIZE, name="pool_2")(x)
     x = layers.Conv2D(filters[2], KERNEL_SIZE, activation="relu", name="conv_3")(x)
     x = layers.Flatten(name="flatten")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="classifier")(x)
+    # float32 even under mixed precision: probabilities and loss at full precision
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="classifier",
+                           dtype="float32")(x)
     return keras.Model(inputs=inputs, outputs=outputs, name=name)
 
 
@@ -137,8 +149,25 @@ def compile_mnist_convnet(model: keras.Model) -> keras.Model:
     return model
 
 
+def _known_input_shape(model: keras.Model) -> tuple[int, ...] | None:
+    """The input shape without the batch axis, or ``None`` if the model does not know it yet.
+
+    A ``Sequential`` without ``keras.Input`` and a subclassed model learn their input
+    shape on their first call, so they have none before it.
+    """
+    try:
+        shape = model.input_shape
+    except (AttributeError, ValueError):
+        return None
+    if isinstance(shape, list):  # several inputs: not one of this book's digit models
+        raise ValueError(f"model {model.name!r} takes {len(shape)} inputs; it needs one: digits")
+    return tuple(shape[1:])
+
+
 def _check_model_input(model: keras.Model, images: np.ndarray, what: str) -> None:
-    expected = tuple(model.input_shape[1:])
+    expected = _known_input_shape(model)
+    if expected is None:
+        expected = INPUT_SHAPE
     if images.ndim != 4 or tuple(images.shape[1:]) != expected:
         raise ValueError(
             f"{what} must have shape (N, {', '.join(map(str, expected))}) for this model; got "
@@ -154,31 +183,113 @@ def _check_scaled(images: np.ndarray, what: str) -> None:
         )
 
 
-def train(model: keras.Model, images, labels, validation=None, num_epochs: int = NUM_EPOCHS,
-          batch_size: int = BATCH_SIZE, callbacks: Sequence[keras.callbacks.Callback] = (),
-          verbose: int | str = 2) -> keras.callbacks.History:
-    """Compile ``model`` as the source does and fit it on numpy arrays.
+def _check_labels(labels: np.ndarray, num_classes: int, what: str) -> None:
+    """Whole class numbers 0 .. num_classes - 1; a clear error for 1..10 and the like."""
+    if labels.size == 0:
+        raise ValueError(f"{what} are empty: there is nothing to train on")
+    if (
+        labels.dtype.kind not in "iuf"
+        or (labels.dtype.kind == "f" and not np.all(np.isfinite(labels)))
+        or not np.all(labels == np.round(labels))
+    ):
+        raise ValueError(
+            f"{what} must be whole class numbers 0 to {num_classes - 1}; got dtype "
+            f"{labels.dtype} (for one-hot labels, take labels.argmax(axis=1))"
+        )
+    low, high = labels.min(), labels.max()
+    if low < 0 or high > num_classes - 1:
+        hint = (
+            " They seem to count from 1: subtract 1 (labels - 1)."
+            if low >= 1 and high == num_classes
+            else ""
+        )
+        raise ValueError(
+            f"{what} must be class numbers 0 to {num_classes - 1} (one per output of the "
+            f"model); got values from {low} to {high}.{hint}"
+        )
 
-    ``images`` are preprocessed digits (N, 28, 28, 1), ``labels`` class numbers (N,);
-    ``validation`` is an optional ``(images, labels)`` pair to measure after each epoch.
+
+def _probe_outputs(model: keras.Model, images: np.ndarray, warn_if_linear: bool) -> int:
+    """Run two images through ``model``: its number of classes, and a warning if the
+    outputs are not probabilities (a linear last layer, with the loss that wants them)."""
+    import warnings
+
+    outputs = np.asarray(model(images[:2], training=False))
+    if outputs.ndim != 2 or outputs.shape[1] < 2:
+        raise ValueError(
+            f"the model's output must be one probability per class, shape (N, {NUM_CLASSES});"
+            f" got shape {outputs.shape}. End the model with "
+            f"layers.Dense({NUM_CLASSES}, activation='softmax')."
+        )
+    is_probability = np.all(outputs >= 0) and np.allclose(outputs.sum(axis=1), 1, atol=1e-3)
+    if warn_if_linear and not is_probability:
+        warnings.warn(
+            "the model's outputs are not probabilities (they do not lie in [0, 1] and sum to "
+            f"1), but the loss {LOSS!r} expects them: the last layer is probably linear. "
+            f"Give it activation='softmax', or compile the model yourself with "
+            "keras.losses.SparseCategoricalCrossentropy(from_logits=True).",
+            UserWarning,
+            stacklevel=3,
+        )
+    return int(outputs.shape[1])
+
+
+def _is_compiled(model: keras.Model) -> bool:
+    return bool(getattr(model, "compiled", False)) and model.optimizer is not None
+
+
+def train(
+    model: keras.Model,
+    images: ArrayLike,
+    labels: ArrayLike,
+    validation: tuple[ArrayLike, ArrayLike] | None = None,
+    num_epochs: int = NUM_EPOCHS,
+    batch_size: int = BATCH_SIZE,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int | str = 2,
+    *,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+) -> keras.callbacks.History:
+    """Fit ``model`` on numpy arrays, compiling it as the source does if it is not compiled.
+
+    ``images`` are preprocessed digits (N, 28, 28, 1), ``labels`` class numbers 0..9
+    (N,); ``validation`` (or Keras's name, ``validation_data``) is an optional
+    ``(images, labels)`` pair to measure after each epoch. A model the reader compiled
+    keeps its optimizer, loss and metrics; one that is not compiled gets rmsprop, sparse
+    categorical cross-entropy and accuracy. Everything is checked before the first epoch.
     Returns Keras's ``History`` (``history.history["accuracy"]``, ``["val_accuracy"]``...).
     """
+    if validation_data is not None:
+        if validation is not None:
+            raise ValueError("give the validation pair once: validation or validation_data")
+        validation = validation_data
+    check_positive_int(num_epochs, "num_epochs", "the passes over the training images")
+    check_positive_int(batch_size, "batch_size", "the images per gradient step")
     images, labels = _check_pairs(images, labels)
     _check_model_input(model, images, "images")
     _check_scaled(images, "images")
     if validation is not None:
-        if len(validation) != 2:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise ValueError("validation must be an (images, labels) pair or None")
         validation = _check_pairs(*validation)
         _check_model_input(model, validation[0], "validation images")
         _check_scaled(validation[0], "validation images")
-    if not isinstance(num_epochs, (int, np.integer)) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be a positive integer, not {num_epochs!r}")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
-    compile_mnist_convnet(model)
-    return model.fit(images, labels, epochs=int(num_epochs), batch_size=int(batch_size),
-                     validation_data=validation, callbacks=list(callbacks), verbose=verbose)
+    compiled = _is_compiled(model)
+    num_classes = _probe_outputs(model, images, warn_if_linear=not compiled)
+    _check_labels(labels, num_classes, "labels")
+    if validation is not None:
+        _check_labels(validation[1], num_classes, "validation labels")
+    if not compiled:
+        compile_mnist_convnet(model)
+    return model.fit(
+        images,
+        labels,
+        epochs=int(num_epochs),
+        batch_size=int(batch_size),
+        validation_data=validation,
+        callbacks=list(callbacks),
+        verbose=verbose,
+    )
 
 
 # --------------------------------------------------------------------------- look inside
@@ -199,7 +310,7 @@ def first_layer_filters(model: keras.Model) -> np.ndarray:
     return np.transpose(kernels[:, :, 0, :], (2, 0, 1))
 
 
-def feature_maps(model: keras.Model, image) -> list[tuple[str, np.ndarray]]:
+def feature_maps(model: keras.Model, image: ArrayLike) -> list[tuple[str, np.ndarray]]:
     """What each convolution and pooling layer makes of one preprocessed digit.
 
     ``image`` has shape (28, 28, 1) (or (28, 28)). Returns ``(layer name, maps)`` pairs
@@ -209,38 +320,17 @@ def feature_maps(model: keras.Model, image) -> list[tuple[str, np.ndarray]]:
     if image.ndim == 2:
         image = image[..., None]
     _check_model_input(model, image[None], "image[None]")
-    spatial = [layer for layer in model.layers
-               if isinstance(layer, (layers.Conv2D, layers.MaxPooling2D))]
+    if _known_input_shape(model) is None:
+        raise ValueError(
+            f"model {model.name!r} does not know its input yet (a Sequential without "
+            "keras.Input, or a subclassed model), so its layers' outputs cannot be read. "
+            "Start a Sequential with keras.Input(shape=(28, 28, 1)), or use the Functional API."
+        )
+    spatial = [
+        layer for layer in model.layers if isinstance(layer, (layers.Conv2D, layers.MaxPooling2D))
+    ]
     if not spatial:
         raise ValueError(f"model {model.name!r} has no Conv2D or MaxPooling2D layer")
     probe = keras.Model(inputs=model.input, outputs=[layer.output for layer in spatial])
     outputs = probe(image[None], training=False)
-    return [(layer.name, np.asarray(maps)[0]) for layer, maps in zip(spatial, outputs)]
-
-
-def confusion_matrix(labels, predictions, num_classes: int = NUM_CLASSES) -> np.ndarray:
-    """Counts of (true class, predicted class): row ``i``, column ``j`` counts the digits
-    of class ``i`` that the model called ``j``. The diagonal holds the correct answers."""
-    labels, predictions = np.asarray(labels), np.asarray(predictions)
-    if labels.ndim != 1 or labels.shape != predictions.shape:
-        raise ValueError(
-            f"labels and predictions must be flat arrays of the same length; got shapes "
-            f"{labels.shape} and {predictions.shape} (take argmax(axis=1) of the "
-            "probabilities first)"
-        )
-    for name, values in (("labels", labels), ("predictions", predictions)):
-        if values.size and (not np.issubdtype(values.dtype, np.integer)
-                            or values.min() < 0 or values.max() >= num_classes):
-            raise ValueError(f"{name} must be integers in [0, {num_classes - 1}]; got "
-                             f"{values.dtype} values from {values.min()} to {values.max()}")
-    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(matrix, (labels, predictions), 1)
-    return matrix
-
-
-def misclassified(labels, predictions) -> np.ndarray:
-    """Indices of the examples whose predicted class differs from the label."""
-    labels, predictions = np.asarray(labels), np.asarray(predictions)
-    if labels.shape != predictions.shape:
-        raise ValueError(f"labels {labels.shape} and predictions {predictions.shape} differ")
-    return np.flatnonzero(labels != predictions)
+    return [(layer.name, np.asarray(maps)[0]) for layer, maps in zip(spatial, outputs, strict=True)]

@@ -15,7 +15,9 @@ assignments import them from this one copy.
   filters, the shapes of ``tf.nn.conv2d`` (NHWC images, HWIO kernels).
 - :func:`max_pool2d` and :func:`max_pool2d_nhwc`: the largest value of each window,
   like ``keras.layers.MaxPooling2D``.
-- :func:`time_conv2d`: how fast each of them is, next to ``tf.nn.conv2d``.
+
+How fast each of them is, next to ``tf.nn.conv2d``, is measured by
+:func:`cnnbook.timing.time_conv2d`.
 
 Like every deep-learning library, "convolution" here is *cross-correlation*: the
 kernel is not flipped. Flip it (``kernel[::-1, ::-1]``) for the convolution of the
@@ -23,7 +25,13 @@ signal-processing books.
 
 Padding follows TensorFlow: ``"valid"`` uses only windows that fit inside the input;
 ``"same"`` pads with zeros so that the output has ``ceil(n / stride)`` rows, and when
-the padding is odd the extra row or column goes at the bottom or right.
+the padding is odd the extra row or column goes at the bottom or right. The padding
+adds nothing to a sum, even under an inf weight (as TensorFlow's float32 kernel does).
+
+Dtypes: every function returns floats, float32 when every input is bool, float16,
+float32 or an 8- or 16-bit integer, and float64 when an input is float64 or a 32- or
+64-bit integer (numpy's promotion with float32). Max pooling ignores NaN and starts
+each window from the dtype's lowest finite number, as TensorFlow does.
 """
 
 from __future__ import annotations
@@ -32,6 +40,9 @@ import math
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import ArrayLike
+
+from cnnbook.checks import check_positive_int
 
 __all__ = [
     "PADDINGS",
@@ -43,15 +54,16 @@ __all__ = [
     "max_pool2d_nhwc",
     "output_size",
     "same_padding",
-    "time_conv2d",
 ]
 
 PADDINGS = ("valid", "same")
+Pair = tuple[int, int]  # (rows, columns)
+IntOrPair = int | tuple[int, int] | list[int]  # one number for both axes, or a pair
 _NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 
 
 # --------------------------------------------------------------------------- checks
-def _check_padding(padding) -> str:
+def _check_padding(padding: object) -> str:
     name = padding.lower() if isinstance(padding, str) else padding
     if name not in PADDINGS:
         raise ValueError(
@@ -62,31 +74,17 @@ def _check_padding(padding) -> str:
     return name
 
 
-def _check_positive_int(value, name: str, what: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        # ValueError, not TypeError: every bad argument of these functions is a ValueError.
-        raise ValueError(  # noqa: TRY004
-            f"{name} must be a whole number >= 1 ({what}), not {value!r}."
-        )
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1 ({what}), not {value}.")
-    return int(value)
-
-
-def _pair(value, name: str, what: str) -> tuple[int, int]:
+def _pair(value: object, name: str, what: str) -> Pair:
     """An int, or a pair of ints (rows, columns), as a checked pair."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
-            raise ValueError(
-                f"{name} must be one number or a pair (rows, columns), not {value!r}."
-            )
-        return (_check_positive_int(value[0], name, what),
-                _check_positive_int(value[1], name, what))
-    number = _check_positive_int(value, name, what)
+            raise ValueError(f"{name} must be one number or a pair (rows, columns), not {value!r}.")
+        return (check_positive_int(value[0], name, what), check_positive_int(value[1], name, what))
+    number = check_positive_int(value, name, what)
     return number, number
 
 
-def _as_numeric(array, name: str, rank: int, layout: str) -> np.ndarray:
+def _as_numeric(array: ArrayLike, name: str, rank: int, layout: str) -> np.ndarray:
     """``array`` as a numpy array of real numbers with ``rank`` axes, or a ValueError."""
     try:
         values = np.asarray(array)
@@ -103,8 +101,7 @@ def _as_numeric(array, name: str, rank: int, layout: str) -> np.ndarray:
     if values.ndim != rank:
         raise ValueError(
             f"{name} must have {rank} axes {layout}, but has shape {values.shape} "
-            f"({values.ndim} axes)."
-            + _rank_hint(values.ndim, rank)
+            f"({values.ndim} axes)." + _rank_hint(values.ndim, rank)
         )
     if values.size == 0:
         raise ValueError(f"{name} is empty (shape {values.shape}); it needs at least one value.")
@@ -113,8 +110,10 @@ def _as_numeric(array, name: str, rank: int, layout: str) -> np.ndarray:
 
 def _rank_hint(ndim: int, rank: int) -> str:
     if rank == 2 and ndim == 3:
-        return (" For a colour image use conv2d_nhwc, or convert it to grey first, "
-                "e.g. image.mean(axis=-1).")
+        return (
+            " For a colour image use conv2d_nhwc, or convert it to grey first, "
+            "e.g. image.mean(axis=-1)."
+        )
     if rank == 2 and ndim == 4:
         return " For a batch of images (N, H, W, C) use the *_nhwc function."
     if rank == 4 and ndim == 2:
@@ -125,7 +124,11 @@ def _rank_hint(ndim: int, rank: int) -> str:
 
 
 def _float_type(*arrays: np.ndarray) -> np.dtype:
-    """float32 stays float32 (like TensorFlow); integers and float64 give float64."""
+    """numpy's promotion with float32: float32 unless an input needs float64.
+
+    bool, float16, float32 and 8- or 16-bit integers give float32; float64 and 32- or
+    64-bit integers give float64 (float32 cannot hold every 32-bit integer).
+    """
     return np.result_type(*arrays, np.float32)
 
 
@@ -139,9 +142,9 @@ def output_size(n: int, k: int, stride: int = 1, padding: str = "valid") -> int:
     >>> output_size(5, 3), output_size(5, 3, padding="same"), output_size(6, 3, 2, "same")
     (3, 5, 3)
     """
-    n = _check_positive_int(n, "n", "the input length")
-    k = _check_positive_int(k, "k", "the window length")
-    stride = _check_positive_int(stride, "stride", "the step between windows")
+    n = check_positive_int(n, "n", "the input length")
+    k = check_positive_int(k, "k", "the window length")
+    stride = check_positive_int(stride, "stride", "the step between windows")
     padding = _check_padding(padding)
     if padding == "same":
         return math.ceil(n / stride)
@@ -167,14 +170,23 @@ def same_padding(n: int, k: int, stride: int = 1) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def _pads(height, width, window, stride, padding):
+def _pads(
+    height: int, width: int, window: Pair, stride: Pair, padding: str
+) -> tuple[tuple[int, int], tuple[int, int]]:
     """((top, bottom), (left, right)) for a (height, width) input."""
     if padding == "valid":
         return (0, 0), (0, 0)
     return same_padding(height, window[0], stride[0]), same_padding(width, window[1], stride[1])
 
 
-def _check_fits(shape2d, window, padding, what: str, input_name: str, window_name: str):
+def _check_fits(
+    shape2d: tuple[int, ...],
+    window: tuple[int, ...],
+    padding: str,
+    what: str,
+    input_name: str,
+    window_name: str,
+) -> None:
     if padding == "valid" and (window[0] > shape2d[0] or window[1] > shape2d[1]):
         raise ValueError(
             f"The {what} {window[0]}x{window[1]} is larger than the {input_name} "
@@ -183,25 +195,40 @@ def _check_fits(shape2d, window, padding, what: str, input_name: str, window_nam
         )
 
 
-def _pad_hw(x: np.ndarray, top, bottom, left, right, value) -> np.ndarray:
+def _pad_hw(
+    x: np.ndarray, top: int, bottom: int, left: int, right: int, value: float
+) -> np.ndarray:
     """(N, H, W, C) padded with ``value`` on the H and W axes; no copy when nothing to add."""
     if top == bottom == left == right == 0:
         return x
     return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
 
 
-def _window(x: np.ndarray, row: int, col: int, out_shape, stride) -> np.ndarray:
+def _inside(out_len: int, offset: int, stride: int, pad_before: int, n: int) -> slice:
+    """The outputs ``y`` whose input ``y * stride + offset - pad_before`` lies in [0, n)."""
+    start = max(0, -((offset - pad_before) // stride))  # ceil((pad_before - offset) / stride)
+    stop = min(out_len, (n - 1 + pad_before - offset) // stride + 1)
+    return slice(start, max(start, stop))
+
+
+def _window(x: np.ndarray, row: int, col: int, out_shape: Pair, stride: Pair) -> np.ndarray:
     """The values under kernel position (row, col) for every output pixel: a strided view.
 
     ``x`` is (N, H, W, C), already padded; the result is (N, out_h, out_w, C).
     """
     out_h, out_w = out_shape
-    return x[:, row: row + stride[0] * (out_h - 1) + 1: stride[0],
-             col: col + stride[1] * (out_w - 1) + 1: stride[1], :]
+    return x[
+        :,
+        row : row + stride[0] * (out_h - 1) + 1 : stride[0],
+        col : col + stride[1] * (out_w - 1) + 1 : stride[1],
+        :,
+    ]
 
 
 # --------------------------------------------------------------------------- 2-D
-def _check_conv2d(image, kernel, stride, padding):
+def _check_conv2d(
+    image: ArrayLike, kernel: ArrayLike, stride: IntOrPair, padding: str
+) -> tuple[np.ndarray, np.ndarray, Pair, str]:
     image = _as_numeric(image, "image", 2, "(height, width)")
     kernel = _as_numeric(kernel, "kernel", 2, "(height, width)")
     stride = _pair(stride, "stride", "the step between windows")
@@ -210,12 +237,18 @@ def _check_conv2d(image, kernel, stride, padding):
     return image, kernel, stride, padding
 
 
-def _pad2d(image: np.ndarray, kernel_shape, stride, padding) -> np.ndarray:
-    (top, bottom), (left, right) = _pads(*image.shape, kernel_shape, stride, padding)
+def _pad2d(
+    image: np.ndarray, kernel_shape: tuple[int, ...], stride: Pair, padding: str
+) -> np.ndarray:
+    height, width = image.shape
+    window = (kernel_shape[0], kernel_shape[1])
+    (top, bottom), (left, right) = _pads(height, width, window, stride, padding)
     return np.pad(image, ((top, bottom), (left, right)))
 
 
-def conv2d_naive(image, kernel, stride=1, padding="valid") -> np.ndarray:
+def conv2d_naive(
+    image: ArrayLike, kernel: ArrayLike, stride: IntOrPair = 1, padding: str = "valid"
+) -> np.ndarray:
     """Convolution (cross-correlation) of a 2-D image, one output pixel at a time.
 
     For every output position: take the tile of the image under the kernel, multiply
@@ -225,6 +258,7 @@ def conv2d_naive(image, kernel, stride=1, padding="valid") -> np.ndarray:
     image, kernel, stride, padding = _check_conv2d(image, kernel, stride, padding)
     dtype = _float_type(image, kernel)
     padded = _pad2d(image.astype(dtype), kernel.shape, stride, padding)
+    inside = _pad2d(np.ones(image.shape, dtype=bool), kernel.shape, stride, padding)
     kernel = kernel.astype(dtype)
     kernel_h, kernel_w = kernel.shape
     out_h = output_size(image.shape[0], kernel_h, stride[0], padding)
@@ -233,25 +267,38 @@ def conv2d_naive(image, kernel, stride=1, padding="valid") -> np.ndarray:
     for row in range(out_h):
         for col in range(out_w):
             top, left = row * stride[0], col * stride[1]
-            tile = padded[top: top + kernel_h, left: left + kernel_w]
-            output[row, col] = np.sum(tile * kernel)
+            tile = padded[top : top + kernel_h, left : left + kernel_w]
+            real = inside[top : top + kernel_h, left : left + kernel_w]  # not padding
+            output[row, col] = np.sum(tile[real] * kernel[real])
     return output
 
 
-def conv2d_windows(image, kernel, stride=1, padding="valid") -> np.ndarray:
+def conv2d_windows(
+    image: ArrayLike, kernel: ArrayLike, stride: IntOrPair = 1, padding: str = "valid"
+) -> np.ndarray:
     """Convolution of a 2-D image with all tiles at once: ``sliding_window_view`` + ``einsum``.
 
     ``sliding_window_view`` gives every tile as a view, shape (out_h, out_w, kh, kw),
-    without copying; ``einsum`` multiplies each tile with the kernel and sums.
+    without copying; ``einsum`` multiplies each tile with the kernel and sums. Where
+    "same" padding adds zeros, the products with them are left out of the sums (they
+    add nothing, even under an inf weight, where 0 * inf would be NaN).
     """
     image, kernel, stride, padding = _check_conv2d(image, kernel, stride, padding)
     dtype = _float_type(image, kernel)
+    kernel = kernel.astype(dtype, copy=False)
     padded = _pad2d(image.astype(dtype, copy=False), kernel.shape, stride, padding)
     tiles = sliding_window_view(padded, kernel.shape)[:: stride[0], :: stride[1]]
-    return np.einsum("yxij,ij->yx", tiles, kernel.astype(dtype, copy=False))
+    if padded.shape == image.shape:
+        return np.einsum("yxij,ij->yx", tiles, kernel)
+    inside = _pad2d(np.ones(image.shape, dtype=bool), kernel.shape, stride, padding)
+    real = sliding_window_view(inside, kernel.shape)[:: stride[0], :: stride[1]]
+    products = np.multiply(tiles, kernel, out=np.zeros(tiles.shape, dtype), where=real)
+    return products.sum(axis=(2, 3))
 
 
-def conv2d(image, kernel, stride=1, padding="valid") -> np.ndarray:
+def conv2d(
+    image: ArrayLike, kernel: ArrayLike, stride: IntOrPair = 1, padding: str = "valid"
+) -> np.ndarray:
     """Convolution (cross-correlation, as in deep learning) of a 2-D image with a 2-D kernel.
 
     Parameters
@@ -262,9 +309,12 @@ def conv2d(image, kernel, stride=1, padding="valid") -> np.ndarray:
     padding : ``"valid"`` (only windows inside the image) or ``"same"`` (TensorFlow's
         zero padding: ``ceil(n / stride)`` outputs, any odd extra at the bottom/right).
 
-    Returns a float array (float32 for float32 inputs, else float64) equal to
+    Returns a float array equal to
     ``tf.nn.conv2d(image[None, :, :, None], kernel[:, :, None, None], stride,
-    padding.upper())[0, :, :, 0]``.
+    padding.upper())[0, :, :, 0]`` (the padding adds nothing to a sum, as in TensorFlow's
+    float32 kernel, even under an inf weight). Its dtype is float32 when every input is
+    bool, float16, float32 or an 8- or 16-bit integer, and float64 when one is float64 or
+    a 32- or 64-bit integer (see "Dtypes" in the module's notes).
 
     It loops over the kernel's weights, not the image's pixels: the output is the sum,
     over kernel positions (i, j), of ``kernel[i, j]`` times the image shifted by (i, j).
@@ -276,7 +326,7 @@ def conv2d(image, kernel, stride=1, padding="valid") -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- NHWC
-def _conv_nhwc(images, kernels, stride, padding) -> np.ndarray:
+def _conv_nhwc(images: np.ndarray, kernels: np.ndarray, stride: Pair, padding: str) -> np.ndarray:
     """The shift-and-add convolution on checked (N, H, W, C_in) and (kh, kw, C_in, C_out)."""
     _, height, width, channels = images.shape
     kernel_h, kernel_w, _, filters = kernels.shape
@@ -284,20 +334,28 @@ def _conv_nhwc(images, kernels, stride, padding) -> np.ndarray:
     (top, bottom), (left, right) = _pads(height, width, (kernel_h, kernel_w), stride, padding)
     padded = _pad_hw(images.astype(dtype, copy=False), top, bottom, left, right, 0)
     kernels = kernels.astype(dtype, copy=False)
-    out_shape = (output_size(height, kernel_h, stride[0], padding),
-                 output_size(width, kernel_w, stride[1], padding))
+    out_shape = (
+        output_size(height, kernel_h, stride[0], padding),
+        output_size(width, kernel_w, stride[1], padding),
+    )
     output = np.zeros((images.shape[0], *out_shape, filters), dtype=dtype)
     for row in range(kernel_h):
+        rows = _inside(out_shape[0], row, stride[0], top, height)
         for col in range(kernel_w):
-            shifted = _window(padded, row, col, out_shape, stride)
+            # Only the outputs whose pixel under (row, col) is inside the image: the zero
+            # padding adds nothing, even under an inf weight (0 * inf would be NaN).
+            cols = _inside(out_shape[1], col, stride[1], left, width)
+            shifted = _window(padded, row, col, out_shape, stride)[:, rows, cols]
             if channels == 1:  # a broadcast product is much faster than a 1-wide matmul
-                output += shifted * kernels[row, col, 0]
+                output[:, rows, cols] += shifted * kernels[row, col, 0]
             else:
-                output += shifted @ kernels[row, col]
+                output[:, rows, cols] += shifted @ kernels[row, col]
     return output
 
 
-def conv2d_nhwc(images, kernels, stride=1, padding="valid") -> np.ndarray:
+def conv2d_nhwc(
+    images: ArrayLike, kernels: ArrayLike, stride: IntOrPair = 1, padding: str = "valid"
+) -> np.ndarray:
     """Batched multi-channel convolution, the shapes and results of ``tf.nn.conv2d``.
 
     Parameters
@@ -327,28 +385,38 @@ def conv2d_nhwc(images, kernels, stride=1, padding="valid") -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- pooling
-def _max_pool_nhwc(x, size, stride, padding) -> np.ndarray:
-    """Max over windows of checked (N, H, W, C); "same" padding never wins (it is -inf)."""
+def _max_pool_nhwc(x: np.ndarray, size: Pair, stride: Pair, padding: str) -> np.ndarray:
+    """Max over windows of checked (N, H, W, C), as TensorFlow computes it.
+
+    NaN is ignored (``np.fmax``), and each maximum starts from the lowest finite number
+    of the dtype: a window of NaN or -inf alone gives that number, as in TensorFlow.
+    "Same" padding never wins (it is -inf).
+    """
     _, height, width, _ = x.shape
     dtype = _float_type(x)
     (top, bottom), (left, right) = _pads(height, width, size, stride, padding)
     padded = _pad_hw(x.astype(dtype, copy=False), top, bottom, left, right, -np.inf)
-    out_shape = (output_size(height, size[0], stride[0], padding),
-                 output_size(width, size[1], stride[1], padding))
-    output = np.full((x.shape[0], *out_shape, x.shape[3]), -np.inf, dtype=dtype)
+    out_shape = (
+        output_size(height, size[0], stride[0], padding),
+        output_size(width, size[1], stride[1], padding),
+    )
+    lowest = np.finfo(dtype).min
+    output = np.full((x.shape[0], *out_shape, x.shape[3]), lowest, dtype=dtype)
     for row in range(size[0]):
         for col in range(size[1]):
-            np.maximum(output, _window(padded, row, col, out_shape, stride), out=output)
+            np.fmax(output, _window(padded, row, col, out_shape, stride), out=output)
     return output
 
 
-def _pool_args(size, stride, padding):
+def _pool_args(size: IntOrPair, stride: IntOrPair | None, padding: str) -> tuple[Pair, Pair, str]:
     size = _pair(size, "size", "the pooling window")
     stride = size if stride is None else _pair(stride, "stride", "the step between windows")
     return size, stride, _check_padding(padding)
 
 
-def max_pool2d(x, size=2, stride=None, padding="valid") -> np.ndarray:
+def max_pool2d(
+    x: ArrayLike, size: IntOrPair = 2, stride: IntOrPair | None = None, padding: str = "valid"
+) -> np.ndarray:
     """Max pooling of a 2-D array: the largest value of each ``size`` x ``size`` window.
 
     ``stride`` defaults to ``size`` (windows side by side, as in Keras), so the default
@@ -361,7 +429,9 @@ def max_pool2d(x, size=2, stride=None, padding="valid") -> np.ndarray:
     return _max_pool_nhwc(x[None, :, :, None], size, stride, padding)[0, :, :, 0]
 
 
-def max_pool2d_nhwc(x, size=2, stride=None, padding="valid") -> np.ndarray:
+def max_pool2d_nhwc(
+    x: ArrayLike, size: IntOrPair = 2, stride: IntOrPair | None = None, padding: str = "valid"
+) -> np.ndarray:
     """Max pooling of a batch (N, H, W, C), each channel on its own, like ``MaxPooling2D``.
 
     ``keras.layers.MaxPooling2D(pool_size=size, strides=stride, padding=padding)``;
@@ -371,73 +441,3 @@ def max_pool2d_nhwc(x, size=2, stride=None, padding="valid") -> np.ndarray:
     size, stride, padding = _pool_args(size, stride, padding)
     _check_fits(x.shape[1:3], size, padding, "pooling window", "input", "size")
     return _max_pool_nhwc(x, size, stride, padding)
-
-
-# --------------------------------------------------------------------------- speed
-SPEED_METHODS = {
-    "conv2d": "cnnbook.ops.conv2d (shift and add)",
-    "windows": "cnnbook.ops.conv2d_windows (all tiles, einsum)",
-    "tensorflow": "tf.nn.conv2d (numpy in, numpy out)",
-    "tensorflow_tensors": "tf.nn.conv2d (tensors already in TensorFlow)",
-    "naive": "cnnbook.ops.conv2d_naive (loop; timed smaller, scaled)",
-}
-
-
-def time_conv2d(size: int = 1024, kernel_size: int = 3, repeats: int = 20,
-                naive_size: int = 128, seed: int = 0) -> dict:
-    """Time the convolutions on a ``size`` x ``size`` float32 image, all in one run.
-
-    Each round times every method once (so a busy machine slows them alike) and the
-    best round of each is kept. TensorFlow is timed from a numpy array to a numpy array,
-    as ``conv2d`` is, and also on tensors it already holds. The naive loop, one Python
-    iteration per output pixel, runs on a ``naive_size`` crop and its time is scaled by
-    the ratio of output pixels. Every method is first checked to give the same answer.
-
-    Returns ``{"seconds": {key: best time}, "naive_seconds_measured": ...,
-    "naive_scale": ..., "tensorflow_version": ...}`` with the keys of ``SPEED_METHODS``.
-    Needs TensorFlow.
-    """
-    import timeit
-
-    import tensorflow as tf
-
-    size = _check_positive_int(size, "size", "the image side")
-    kernel_size = _check_positive_int(kernel_size, "kernel_size", "the kernel side")
-    repeats = _check_positive_int(repeats, "repeats", "rounds of timing")
-    naive_size = _check_positive_int(naive_size, "naive_size", "the crop for the naive loop")
-    if not kernel_size <= naive_size <= size:
-        raise ValueError(
-            f"Need kernel_size <= naive_size <= size, got {kernel_size}, {naive_size}, {size}."
-        )
-    rng = np.random.default_rng(seed)
-    image = rng.standard_normal((size, size)).astype(np.float32)
-    kernel = rng.standard_normal((kernel_size, kernel_size)).astype(np.float32)
-    image_tensor = tf.constant(image[None, :, :, None])
-    kernel_tensor = tf.constant(kernel[:, :, None, None])
-    methods = {
-        "conv2d": lambda: conv2d(image, kernel),
-        "windows": lambda: conv2d_windows(image, kernel),
-        "tensorflow": lambda: tf.nn.conv2d(
-            image[None, :, :, None], kernel[:, :, None, None], 1, "VALID"
-        ).numpy()[0, :, :, 0],
-        "tensorflow_tensors": lambda: tf.nn.conv2d(image_tensor, kernel_tensor, 1, "VALID"),
-    }
-    reference = methods["tensorflow"]()
-    for name, method in methods.items():
-        result = np.asarray(method()).reshape(reference.shape)
-        if not np.allclose(result, reference, rtol=1e-4, atol=1e-4):
-            raise AssertionError(f"{name} disagrees with tf.nn.conv2d")
-    seconds = dict.fromkeys(methods, float("inf"))
-    for _ in range(repeats):
-        for name, method in methods.items():
-            seconds[name] = min(seconds[name], timeit.timeit(method, number=1))
-
-    crop = image[:naive_size, :naive_size]
-    if not np.allclose(conv2d_naive(crop, kernel), conv2d(crop, kernel), rtol=1e-4, atol=1e-4):
-        raise AssertionError("conv2d_naive disagrees with conv2d")
-    naive_measured = min(timeit.repeat(lambda: conv2d_naive(crop, kernel), number=1,
-                                       repeat=max(1, repeats // 5)))
-    scale = (output_size(size, kernel_size) / output_size(naive_size, kernel_size)) ** 2
-    seconds["naive"] = naive_measured * scale
-    return {"seconds": seconds, "naive_seconds_measured": naive_measured,
-            "naive_scale": scale, "tensorflow_version": tf.__version__}

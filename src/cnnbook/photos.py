@@ -33,7 +33,13 @@ import numpy as np
 from cnnbook.data import CATS_AND_DOGS_CLASSES, cats_and_dogs_files
 
 #: The file formats the pipeline decodes, by file-name suffix (Pillow's format names).
-PHOTO_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG"}
+#: A multi-frame JPEG ("MPO", as phones save them) is a JPEG whose first frame
+#: TensorFlow's decoder reads, so it is accepted as one.
+PHOTO_FORMATS = {".jpg": ("JPEG", "MPO"), ".jpeg": ("JPEG", "MPO")}
+#: Photos with more pixels than this are decoded at a reduced scale (JPEG's DCT scaling,
+#: by 2, 4 or 8), by the check and by the pipeline, so that one huge photo does not cost
+#: a gigabyte of memory; every photo is resized far below this anyway.
+MAX_DECODE_PIXELS = 4096 * 4096
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_SHUFFLE_BUFFER = 1024
 
@@ -63,16 +69,39 @@ def photo_problem(path: Path | str) -> str | None:
     if size == 0:
         return "empty file (0 bytes)"
     try:
-        with Image.open(path) as image:
-            found = image.format
-            if found != expected:
-                return f"a {found} image named {path.suffix} (mislabelled format)"
-            image.load()
+        # A very large photo makes Pillow warn (DecompressionBombWarning); under
+        # warnings-as-errors that would raise. It is decoded at a reduced scale instead.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                found = image.format
+                if found not in expected:
+                    return f"a {found} image named {path.suffix} (mislabelled format)"
+                _draft_if_huge(image)
+                image.load()  # decodes every pixel: a file cut short fails here
     except UnidentifiedImageError:
         return "not an image (Pillow cannot identify it)"
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError as error:
+        return f"too large to decode safely ({error})"
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
         return f"cannot be decoded ({error})"
     return None
+
+
+def decode_scale(height: int, width: int, max_pixels: int = MAX_DECODE_PIXELS) -> int:
+    """1, 2, 4 or 8: the smallest JPEG scale-down that brings a photo to ``max_pixels``."""
+    for scale in (1, 2, 4):
+        if (height // scale) * (width // scale) <= max_pixels:
+            return scale
+    return 8
+
+
+def _draft_if_huge(image) -> None:
+    """Ask Pillow to decode a huge JPEG at a reduced scale (DCT scaling), in place."""
+    width, height = image.size
+    scale = decode_scale(height, width)
+    if scale > 1 and image.format in ("JPEG", "MPO"):
+        image.draft("RGB", (width // scale, height // scale))
 
 
 @dataclass(frozen=True)
@@ -95,12 +124,14 @@ class PhotoCheck:
         )
 
 
-def check_photos(paths: Sequence[Path | str], warn: bool = True) -> PhotoCheck:
+def check_photos(paths: Sequence[Path | str] | Path | str, warn: bool = True) -> PhotoCheck:
     """Check every photo; return the good ones and the broken ones with reasons.
 
-    If any is broken and ``warn`` is true, one ``BrokenPhotosWarning`` names them all.
-    No file is changed, moved or deleted.
+    ``paths`` is a list of paths, or one path. If any is broken and ``warn`` is true, one
+    ``BrokenPhotosWarning`` names them all. No file is changed, moved or deleted.
     """
+    if isinstance(paths, (str, Path)):  # one path, not a sequence of characters
+        paths = [paths]
     good: list[Path] = []
     broken: dict[Path, str] = {}
     for path in map(Path, paths):
@@ -200,9 +231,16 @@ def cats_and_dogs_photos(split: str = "train", limit: int | None = None, seed: i
                          warn: bool = True) -> LabelledPhotos:
     """The checked photos of one split, shuffled, labelled 0 for cats and 1 for dogs.
 
+    ``split`` is ``"train"``, ``"validation"`` or ``"test"`` (a ``test/`` folder if the
+    data has one, else the half of the validation photos ``cnnbook.data`` sets aside).
+
     ``limit`` keeps a random sample of that many *before* checking (quick mode checks
     only what it uses). Broken files are skipped and named in one warning.
     """
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0
+    ):
+        raise ValueError(f"limit must be None (all photos) or a whole number >= 0, not {limit!r}")
     paths, labels = shuffled(*labelled_paths(cats_and_dogs_files(split)), seed=seed)
     if limit is not None:
         paths, labels = paths[:limit], labels[:limit]
@@ -219,9 +257,12 @@ def load_photo(path: Path | str, image_shape: tuple[int, int]) -> np.ndarray:
     from PIL import Image
 
     height, width = image_shape
-    with Image.open(path) as image:
-        image = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
-        return np.asarray(image, dtype=np.float32) / 255.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(path) as image:
+            _draft_if_huge(image)
+            image = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
+            return np.asarray(image, dtype=np.float32) / 255.0
 
 
 def load_photos_in_memory(paths: Sequence[Path | str], image_shape: tuple[int, int]
@@ -233,17 +274,67 @@ def load_photos_in_memory(paths: Sequence[Path | str], image_shape: tuple[int, i
 
 
 # --------------------------------------------------------------------------- streaming
-def decode_and_resize(path, image_shape: tuple[int, int]):
+#: How a photo of another shape is brought to the network's shape: ``stretch`` (resize
+#: both sides, distorting the proportions), ``crop`` (scale to cover, cut the centre) or
+#: ``pad`` (scale to fit, black bars: ``tf.image.resize_with_pad``).
+RESIZE_MODES = ("stretch", "crop", "pad")
+
+
+def _check_resize(resize: str) -> None:
+    if resize not in RESIZE_MODES:
+        raise ValueError(f"resize must be one of {RESIZE_MODES}, not {resize!r}")
+
+
+def resize_photo(image, image_shape: tuple[int, int], resize: str = "stretch"):
+    """Bring a decoded (H, W, 3) photo to ``image_shape`` by stretching, cropping or padding.
+
+    All three resize with antialiasing (bilinear), which matches Pillow's bilinear resize.
+    """
+    import tensorflow as tf
+
+    _check_resize(resize)
+    height, width = image_shape
+    if resize == "stretch":
+        return tf.image.resize(image, image_shape, method="bilinear", antialias=True)
+    if resize == "pad":
+        return tf.image.resize_with_pad(tf.cast(image, tf.float32), height, width,
+                                        method="bilinear", antialias=True)
+    sides = tf.cast(tf.shape(image)[:2], tf.float32)
+    scale = tf.reduce_max(tf.constant([height, width], tf.float32) / sides)
+    covering = tf.cast(tf.math.ceil(sides * scale), tf.int32)
+    image = tf.image.resize(image, covering, method="bilinear", antialias=True)
+    return tf.image.resize_with_crop_or_pad(image, height, width)  # the centre
+
+
+def decode_and_resize(path, image_shape: tuple[int, int], resize: str = "stretch"):
     """A ``tf.data`` step: read a JPEG file, decode it to RGB, resize it, as uint8.
 
     Resizing with antialiasing matches Pillow's bilinear resize (to within rounding).
     The result stays uint8 (a quarter of float32's bytes) so the cache file stays small.
+    A photo of more than ``MAX_DECODE_PIXELS`` is decoded at a reduced scale (by 2, 4 or
+    8), so a 12000 x 12000 photo costs tens of megabytes, not a gigabyte. ``resize``
+    is one of ``RESIZE_MODES`` (stretch, the default; crop; pad).
     """
     import tensorflow as tf
 
-    image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
-    image = tf.image.resize(image, image_shape, method="bilinear", antialias=True)
+    image = resize_photo(decode_jpeg_capped(tf.io.read_file(path)), image_shape, resize)
     return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
+
+
+def decode_jpeg_capped(contents, max_pixels: int = MAX_DECODE_PIXELS):
+    """``tf.io.decode_jpeg`` to RGB, at the scale ``decode_scale`` picks from the header."""
+    import tensorflow as tf
+
+    shape = tf.cast(tf.io.extract_jpeg_shape(contents), tf.int64)
+    height, width = shape[0], shape[1]
+    branch = tf.constant(0, tf.int32)
+    for index, scale in enumerate((1, 2, 4), start=1):
+        too_big = (height // scale) * (width // scale) > max_pixels
+        branch = tf.where(too_big, tf.constant(index, tf.int32), branch)
+    return tf.switch_case(branch, [
+        lambda ratio=ratio: tf.io.decode_jpeg(contents, channels=3, ratio=ratio)
+        for ratio in (1, 2, 4, 8)
+    ])
 
 
 def to_unit_float(images, labels):
@@ -256,7 +347,7 @@ def to_unit_float(images, labels):
 def photo_dataset(paths: Sequence[Path | str], labels, image_shape: tuple[int, int], *,
                   batch_size: int = DEFAULT_BATCH_SIZE, shuffle: bool = False, seed: int = 0,
                   cache_dir: Path | str | None = None,
-                  shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER):
+                  shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER, resize: str = "stretch"):
     """A ``tf.data.Dataset`` of (images, labels) batches streamed from the photo files.
 
     paths -> decode and resize (in parallel) -> cache to a file -> shuffle (bounded
@@ -265,32 +356,54 @@ def photo_dataset(paths: Sequence[Path | str], labels, image_shape: tuple[int, i
     temporary folder if ``None``, removed when the dataset is garbage collected); later
     passes read that file. Memory holds at most ``shuffle_buffer`` small photos and a few
     batches, however many photos there are. Give it checked paths (``check_photos``).
+    Every argument is checked before the temporary folder is made, and the folder is
+    removed again if building the pipeline fails. ``resize`` says how a photo of
+    another shape is fitted (``RESIZE_MODES``: stretch, crop or pad).
     """
-    import tensorflow as tf
-
     _check_pairs(paths, labels)
+    _check_resize(resize)
     if len(paths) == 0:
         raise ValueError("no photos given: check that the folder holds readable photos")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    image_shape = tuple(int(side) for side in image_shape)
+    for name, value in (("batch_size", batch_size), ("shuffle_buffer", shuffle_buffer)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    try:
+        image_shape = tuple(int(side) for side in image_shape)
+    except (TypeError, ValueError):
+        image_shape = (0,)
     if len(image_shape) != 2 or min(image_shape) < 1:
         raise ValueError(f"image_shape must be (height, width), not {image_shape}")
+    try:
+        labels = np.asarray(labels, dtype=np.int64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"labels must be whole numbers (0 = cat, 1 = dog): {error}") from None
+    path_names = [str(path) for path in paths]
+    # Only now, with every argument checked, make the temporary folder (if ours).
     owned_dir = cache_dir is None
     cache_dir = Path(tempfile.mkdtemp(prefix="cnnbook-photos-") if owned_dir else cache_dir)
+    try:
+        return _streaming_pipeline(path_names, labels, image_shape, batch_size, shuffle, seed,
+                                   cache_dir, shuffle_buffer, owned_dir, resize)
+    except BaseException:
+        if owned_dir:
+            shutil.rmtree(cache_dir, ignore_errors=True)
+        raise
+
+
+def _streaming_pipeline(path_names, labels, image_shape, batch_size, shuffle, seed,
+                        cache_dir: Path, shuffle_buffer, owned_dir: bool, resize: str):
+    import tensorflow as tf
+
     cache_dir.mkdir(parents=True, exist_ok=True)
     cache_file = str(cache_dir / f"photos-{uuid.uuid4().hex}")
-
-    dataset = tf.data.Dataset.from_tensor_slices(
-        ([str(path) for path in paths], np.asarray(labels, dtype=np.int64))
-    )
+    dataset = tf.data.Dataset.from_tensor_slices((path_names, labels))
     dataset = dataset.map(
-        lambda path, label: (decode_and_resize(path, image_shape), label),
+        lambda path, label: (decode_and_resize(path, image_shape, resize), label),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     dataset = dataset.cache(cache_file)
     if shuffle:
-        dataset = dataset.shuffle(min(shuffle_buffer, len(paths)), seed=seed,
+        dataset = dataset.shuffle(min(shuffle_buffer, len(path_names)), seed=seed,
                                   reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size).map(to_unit_float, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.prefetch(tf.data.AUTOTUNE)

@@ -31,11 +31,15 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cnnbook.kernels import KERNEL_SHAPE, PRESETS, presets_as_lists
 from cnnbook.ops import conv2d
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import keras
     from IPython.display import HTML
 
 __all__ = [
@@ -43,6 +47,7 @@ __all__ = [
     "KernelSliders",
     "WEIGHT_RANGE",
     "filtered_view",
+    "fit_for_sliders",
     "kernel_playground",
     "kernel_sliders",
     "model_explorer",
@@ -52,28 +57,40 @@ __all__ = [
 ]
 
 DISPLAY_MAPPING = (
-    "shown as the absolute value of the output, clipped to [0, 1]: "
-    "black is 0, white is 1 or more"
+    "shown as the absolute value of the output, clipped to [0, 1]: black is 0, white is 1 or more"
 )
 WEIGHT_RANGE = (-5.0, 5.0)
 DEFAULT_PRESET = "vertical edges"
 MAX_PLAYGROUND_PIXELS = 1024 * 1024
-PLAYGROUND_FILES = ("playground.js", "playground.css")
+#: The sliders show a photo at most this many pixels on its longer side; a larger one is
+#: downscaled first, so that each slider move sends a bounded PNG (about 0.4 MB at most).
+MAX_SLIDER_SIDE = 640
+#: Values a hair past 0 or 1 (float rounding, 1 + 1e-7) still count as inside [0, 1].
+RANGE_TOLERANCE = 1e-6
+OWN_PHOTO_HELP = (
+    "For a photo of your own: np.asarray(PIL.Image.open(path).convert('L'), "
+    "dtype=np.float32) / 255 gives a grey (height, width) array in [0, 1]"
+)
 #: A reader's own photo in the playground is shrunk to at most this many pixels a side.
 MAX_UPLOAD_SIDE = 800
+PLAYGROUND_FILES = ("playground.js", "playground.css")
 
 
 # --------------------------------------------------------------------------- checks
-def _check_photo(image) -> np.ndarray:
+def _check_photo(image: ArrayLike) -> np.ndarray:
     """A 2-D grey float image with values in [0, 1], at least 3x3; else ValueError."""
     array = np.asarray(image)
     if array.dtype.kind not in "biuf":
         raise ValueError(f"image must hold numbers, not {array.dtype} values")
     if array.ndim != 2:
-        hint = (" For a colour photo, use cnnbook.data.load_kittens() (grey by default)."
-                if array.ndim == 3 else "")
+        hint = ""
+        if array.ndim == 3 and array.shape[-1] == 1:
+            hint = " A single grey channel: pass image[..., 0]."
+        elif array.ndim == 3:
+            hint = " A colour photo: make it grey first, e.g. image.mean(axis=-1)."
         raise ValueError(
-            f"image must be a 2-D grey array (height, width), got shape {array.shape}.{hint}"
+            f"image must be a 2-D grey array (height, width), got shape {array.shape}.{hint} "
+            f"{OWN_PHOTO_HELP}; the kittens are cnnbook.data.load_kittens()."
         )
     if array.shape[0] < KERNEL_SHAPE[0] or array.shape[1] < KERNEL_SHAPE[1]:
         raise ValueError(f"image must be at least 3x3 pixels, got shape {array.shape}")
@@ -81,15 +98,31 @@ def _check_photo(image) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError("image holds NaN or infinite values")
     low, high = float(array.min()), float(array.max())
-    if low < 0 or high > 1:
+    if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
         raise ValueError(
             f"image values must lie in [0, 1], got values from {low:g} to {high:g}; "
             "divide 8-bit pixels by 255 first"
         )
-    return array
+    return np.clip(array, 0.0, 1.0)
 
 
-def _check_kernel(kernel) -> np.ndarray:
+def fit_for_sliders(image: np.ndarray, max_side: int = MAX_SLIDER_SIDE) -> np.ndarray:
+    """``image`` downscaled (area average) so that its longer side is at most ``max_side``.
+
+    A photo that already fits is returned as it is. Averaging keeps values in [0, 1].
+    """
+    from PIL import Image
+
+    height, width = image.shape
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return image
+    size = (max(3, round(width * scale)), max(3, round(height * scale)))
+    small = Image.fromarray(image.astype(np.float32)).resize(size, Image.Resampling.BOX)
+    return np.clip(np.asarray(small, dtype=np.float32), 0.0, 1.0)
+
+
+def _check_kernel(kernel: ArrayLike) -> np.ndarray:
     """A (3, 3) float32 kernel of finite weights inside :data:`WEIGHT_RANGE`."""
     array = np.asarray(kernel)
     if array.dtype.kind not in "biuf":
@@ -113,22 +146,22 @@ def _check_preset(name: str) -> str:
 
 
 # --------------------------------------------------------------------------- display
-def to_display(values) -> np.ndarray:
+def to_display(values: ArrayLike) -> np.ndarray:
     """The display mapping of both widgets: ``|values|`` clipped to [0, 1] (float64)."""
     return np.minimum(np.abs(np.asarray(values, dtype=np.float64)), 1.0)
 
 
-def to_display_bytes(values) -> np.ndarray:
+def to_display_bytes(values: ArrayLike) -> np.ndarray:
     """:func:`to_display` as 8-bit grey levels, rounded half up like the browser does."""
     return np.floor(to_display(values) * 255 + 0.5).astype(np.uint8)
 
 
-def filtered_view(image, kernel) -> np.ndarray:
+def filtered_view(image: ArrayLike, kernel: ArrayLike) -> np.ndarray:
     """What the widgets show for ``kernel`` on ``image``: ``to_display(conv2d(..., "same"))``."""
     return to_display(conv2d(_check_photo(image), _check_kernel(kernel), padding="same"))
 
 
-def png_bytes(values) -> bytes:
+def png_bytes(values: ArrayLike) -> bytes:
     """A grey PNG of ``values`` under the display mapping (an image in [0, 1] as it is)."""
     from PIL import Image
 
@@ -155,18 +188,29 @@ class KernelSliders:
     redraws once.
     """
 
-    def __init__(self, image=None, preset: str = DEFAULT_PRESET, scale: float = 1.0):
+    def __init__(
+        self, image: ArrayLike | None = None, preset: str = DEFAULT_PRESET, scale: float = 1.0
+    ) -> None:
         import ipywidgets as widgets
 
-        self.image = _check_photo(load_default_photo() if image is None else image)
+        photo = _check_photo(load_default_photo() if image is None else image)
+        #: the photo the sliders filter: the one given, downscaled if larger than
+        #: MAX_SLIDER_SIDE (``original_shape`` keeps its size)
+        self.original_shape = photo.shape
+        self.image = fit_for_sliders(photo)
         _check_preset(preset)
         height, width = self.image.shape
         size = {"width": f"{round(width * scale)}px", "height": f"{round(height * scale)}px"}
         low, high = WEIGHT_RANGE
         self.sliders = [
             widgets.FloatSlider(
-                value=0.0, min=low, max=high, step=0.01, readout_format=".3f",
-                continuous_update=False, description=f"w[{row},{col}]",
+                value=0.0,
+                min=low,
+                max=high,
+                step=0.01,
+                readout_format=".3f",
+                continuous_update=False,
+                description=f"w[{row},{col}]",
                 layout=widgets.Layout(width="260px"),
             )
             for row in range(KERNEL_SHAPE[0])
@@ -188,17 +232,21 @@ class KernelSliders:
             slider.observe(self._on_slider, names="value")
         caption = widgets.HTML(
             f"<small>Left: the photo. Right: <code>conv2d(photo, kernel, "
-            f"padding=\"same\")</code>, {DISPLAY_MAPPING}.</small>"
+            f'padding="same")</code>, {DISPLAY_MAPPING}.</small>'
         )
-        self.box = widgets.VBox([
-            widgets.HBox(list(self.buttons.values()),
-                         layout=widgets.Layout(flex_flow="row wrap")),
-            widgets.GridBox(self.sliders,
-                            layout=widgets.Layout(grid_template_columns="repeat(3, 270px)")),
-            self.summary,
-            widgets.HBox([self.original, self.filtered]),
-            caption,
-        ])
+        self.box = widgets.VBox(
+            [
+                widgets.HBox(
+                    list(self.buttons.values()), layout=widgets.Layout(flex_flow="row wrap")
+                ),
+                widgets.GridBox(
+                    self.sliders, layout=widgets.Layout(grid_template_columns="repeat(3, 270px)")
+                ),
+                self.summary,
+                widgets.HBox([self.original, self.filtered]),
+                caption,
+            ]
+        )
         self.use_preset(preset)
 
     @property
@@ -208,11 +256,11 @@ class KernelSliders:
         return np.array(values, dtype=np.float32).reshape(KERNEL_SHAPE)
 
     @kernel.setter
-    def kernel(self, kernel) -> None:
+    def kernel(self, kernel: ArrayLike) -> None:
         kernel = _check_kernel(kernel)
         self._quiet = True  # one redraw for nine slider moves
         try:
-            for slider, weight in zip(self.sliders, kernel.ravel()):
+            for slider, weight in zip(self.sliders, kernel.ravel(), strict=True):
                 slider.value = float(weight)
         finally:
             self._quiet = False
@@ -222,7 +270,7 @@ class KernelSliders:
         """Move the sliders to the preset ``name`` (a key of ``cnnbook.kernels.PRESETS``)."""
         self.kernel = PRESETS[_check_preset(name)]
 
-    def _on_slider(self, _change) -> None:
+    def _on_slider(self, _change: object) -> None:
         if not self._quiet:
             self.redraw()
 
@@ -233,7 +281,13 @@ class KernelSliders:
         self.filtered.value = png_bytes(self.output)
         self.redraws += 1
         total = float(kernel.sum(dtype=np.float64))
-        self.summary.value = f"Sum of the weights: {total:.3f}"
+        self.summary.value = f"Sum of the weights: {total:.3f}" + self._downscale_note()
+
+    def _downscale_note(self) -> str:
+        if self.image.shape == self.original_shape:
+            return ""
+        (height, width), (small_h, small_w) = self.original_shape, self.image.shape
+        return f" (the {width}x{height} photo is shown downscaled to {small_w}x{small_h})"
 
     def _ipython_display_(self) -> None:
         """Show the widget (works with ipywidgets 7, Colab's long-time default, and 8)."""
@@ -255,7 +309,9 @@ def _colab_widgets() -> None:
         pass
 
 
-def kernel_sliders(image=None, preset: str = DEFAULT_PRESET, scale: float = 1.0) -> KernelSliders:
+def kernel_sliders(
+    image: ArrayLike | None = None, preset: str = DEFAULT_PRESET, scale: float = 1.0
+) -> KernelSliders:
     """ipywidgets sliders for a 3x3 kernel on ``image`` (default: the grey kittens photo).
 
     Display the result in a notebook; moving a slider or pressing a preset button filters
@@ -268,7 +324,7 @@ def kernel_sliders(image=None, preset: str = DEFAULT_PRESET, scale: float = 1.0)
 
 # --------------------------------------------------------------------------- playground
 def _package_text(name: str) -> str:
-    return resources.files("cnnbook").joinpath("playground", name).read_text(encoding="utf-8")
+    return (resources.files("cnnbook") / "playground" / name).read_text(encoding="utf-8")
 
 
 def _script_safe(text: str) -> str:
@@ -276,9 +332,12 @@ def _script_safe(text: str) -> str:
     return text.replace("</", "<\\/")
 
 
-def kernel_playground(image=None, preset: str = DEFAULT_PRESET,
-                      alt: str = "The kittens photo in grey, the input of the playground.",
-                      title: str = "Kernel playground") -> "HTML":
+def kernel_playground(
+    image: ArrayLike | None = None,
+    preset: str = DEFAULT_PRESET,
+    alt: str = "The kittens photo in grey, the input of the playground.",
+    title: str = "Kernel playground",
+) -> HTML:
     """A live kernel playground as one self-contained HTML snippet (an IPython ``HTML``).
 
     It holds the photo as a grey PNG ``data:`` URI, the presets of
@@ -299,8 +358,9 @@ def kernel_playground(image=None, preset: str = DEFAULT_PRESET,
         )
     height, width = photo.shape
     source = "data:image/png;base64," + base64.b64encode(png_bytes(photo)).decode("ascii")
-    data = json.dumps({"presets": presets_as_lists(), "initial": preset,
-                       "maxUploadSide": MAX_UPLOAD_SIDE})
+    data = json.dumps(
+        {"presets": presets_as_lists(), "initial": preset, "maxUploadSide": MAX_UPLOAD_SIDE}
+    )
     script, style = (_package_text(name) for name in PLAYGROUND_FILES)
     ident = f"cnnbook-playground-{uuid.uuid4().hex[:12]}"
     return HTML(
@@ -324,7 +384,7 @@ def kernel_playground(image=None, preset: str = DEFAULT_PRESET,
         '<p class="cnnbook-playground-upload-status" role="status"></p></div>'
         '<div class="cnnbook-playground-controls"></div>'
         '<p class="cnnbook-playground-note">Press a preset or type a weight: your browser '
-        "filters the photo again (a cross-correlation with zero \"same\" padding, like "
+        'filters the photo again (a cross-correlation with zero "same" padding, like '
         "<code>cnnbook.ops.conv2d</code>).</p>"
         '<p class="cnnbook-playground-nojs">This playground needs JavaScript; if you see '
         "this line, it did not run here (in Jupyter, run the cell; the notebook must be "
@@ -344,7 +404,9 @@ MAX_EXPLORER_EXAMPLES = 100
 DIGIT_NAMES = tuple(str(digit) for digit in range(10))
 
 
-def _explorer_examples(examples, input_shape, class_names, input_kind) -> dict | None:
+def _explorer_examples(
+    examples: object, input_shape: list[int], class_names: list[str], input_kind: str
+) -> dict | None:
     """The examples as bytes (0..255) for the page, with a title for the picker each."""
     if examples is None:
         return None
@@ -362,15 +424,15 @@ def _explorer_examples(examples, input_shape, class_names, input_kind) -> dict |
             f"got shape {images.shape}"
         )
     if not 1 <= len(images) <= MAX_EXPLORER_EXAMPLES:
-        raise ValueError(f"give between 1 and {MAX_EXPLORER_EXAMPLES} examples, "
-                         f"not {len(images)}")
+        raise ValueError(f"give between 1 and {MAX_EXPLORER_EXAMPLES} examples, not {len(images)}")
     if images.dtype == np.uint8:
         pixels = images
     elif images.dtype.kind in "biuf":
         values = images.astype(np.float64)
         if not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1:
-            raise ValueError("examples must be uint8 images or floats in [0, 1] "
-                             "(divide 8-bit pixels by 255)")
+            raise ValueError(
+                "examples must be uint8 images or floats in [0, 1] (divide 8-bit pixels by 255)"
+            )
         pixels = np.rint(values * 255).astype(np.uint8)
     else:
         raise ValueError(f"examples must hold numbers, not {images.dtype} values")
@@ -384,22 +446,34 @@ def _explorer_examples(examples, input_shape, class_names, input_kind) -> dict |
         title = f"{noun} {index + 1}"
         if labels is not None:
             label = labels[index]
-            named = (class_names[int(label)]
-                     if np.issubdtype(type(label), np.integer) and 0 <= label < len(class_names)
-                     else str(label))
+            named = (
+                class_names[int(label)]
+                if np.issubdtype(type(label), np.integer) and 0 <= label < len(class_names)
+                else str(label)
+            )
             title += f" (a {named})"
         titles.append(title)
     from cnnbook.explorer import encode_85
 
-    return {"pixels": encode_85(pixels.tobytes()), "length": int(pixels.size), "titles": titles,
-            "prompt": f"Or pick a test {noun}:" if input_kind == "drawing"
-            else f"Or pick a {noun}:"}
+    return {
+        "pixels": encode_85(pixels.tobytes()),
+        "length": int(pixels.size),
+        "titles": titles,
+        "prompt": f"Or pick a test {noun}:" if input_kind == "drawing" else f"Or pick a {noun}:",
+    }
 
 
-def model_explorer(model, examples=None, class_names=None, title: str | None = None,
-                   input_kind: str = "auto", input_scale: float = 1 / 255,
-                   maps_per_layer: int = 8, score_name: str | None = None,
-                   encoding: str = "auto") -> HTML:
+def model_explorer(
+    model: keras.Model,
+    examples: object = None,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+    input_kind: str = "auto",
+    input_scale: float = 1 / 255,
+    maps_per_layer: int = 8,
+    score_name: str | None = None,
+    encoding: str = "auto",
+) -> HTML:
     """A trained Keras model, live in the page: its forward pass runs in the browser.
 
     Like :func:`kernel_playground`, the result is one self-contained HTML snippet (an
@@ -443,22 +517,32 @@ def model_explorer(model, examples=None, class_names=None, title: str | None = N
     if input_kind not in ("drawing", "photo"):
         raise ValueError(f"input_kind must be 'auto', 'drawing' or 'photo', not {input_kind!r}")
     if channels not in (1, 3):
-        raise ValueError(f"the explorer feeds grey or RGB images; the model wants {channels} "
-                         "channels")
+        raise ValueError(
+            f"the explorer feeds grey or RGB images; the model wants {channels} channels"
+        )
     if input_kind == "drawing" and channels != 1:
         raise ValueError("input_kind='drawing' needs a model with one (grey) input channel")
     if not (isinstance(input_scale, (int, float)) and 0 < input_scale <= 1):
         raise ValueError(f"input_scale must be a number in (0, 1], not {input_scale!r}")
     if not isinstance(maps_per_layer, (int, np.integer)) or not 0 <= maps_per_layer <= 256:
-        raise ValueError(f"maps_per_layer must be an integer from 0 to 256, "
-                         f"not {maps_per_layer!r}")
+        raise ValueError(f"maps_per_layer must be an integer from 0 to 256, not {maps_per_layer!r}")
     units = description["layers"][-1]["outputShape"][0]
     activation = description["layers"][-1].get("activation", "linear")
-    output_kind = ("binary" if units == 1 and activation == "sigmoid" else
-                   "probabilities" if activation in ("softmax", "sigmoid") else "other")
+    output_kind = (
+        "binary"
+        if units == 1 and activation == "sigmoid"
+        else "probabilities"
+        if activation in ("softmax", "sigmoid")
+        else "other"
+    )
     if class_names is None:
-        class_names = (DIGIT_NAMES if units == 10 else ("0", "1") if output_kind == "binary"
-                       else tuple(f"output {k}" for k in range(units)))
+        class_names = (
+            DIGIT_NAMES
+            if units == 10
+            else ("0", "1")
+            if output_kind == "binary"
+            else tuple(f"output {k}" for k in range(units))
+        )
     class_names = [str(name) for name in class_names]
     wanted = 2 if output_kind == "binary" else units
     if len(class_names) != wanted:
@@ -480,10 +564,13 @@ def model_explorer(model, examples=None, class_names=None, title: str | None = N
         "outputCaption": captions[output_kind],
         "scoreName": score_name,
         "mapsPerLayer": int(maps_per_layer),
-        "mapsCaption": ("Feature maps of every convolution and pooling layer, each scaled to "
-                        "its own largest value: red positive, blue negative, white zero."),
-        "examples": _explorer_examples(examples, description["inputShape"], class_names,
-                                       input_kind),
+        "mapsCaption": (
+            "Feature maps of every convolution and pooling layer, each scaled to "
+            "its own largest value: red positive, blue negative, white zero."
+        ),
+        "examples": _explorer_examples(
+            examples, description["inputShape"], class_names, input_kind
+        ),
     }
     script, style = (explorer.package_text(name) for name in EXPLORER_FILES)
     title = title or f"Explore the trained network ({model.name})"

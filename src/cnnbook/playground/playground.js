@@ -124,6 +124,7 @@
       }
     }
     var sumLine = element("p", "cnnbook-playground-sum");
+    sumLine.setAttribute("aria-live", "polite"); /* read out when the weights change */
     controls.appendChild(presetRow);
     controls.appendChild(grid);
     controls.appendChild(sumLine);

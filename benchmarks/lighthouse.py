@@ -1,0 +1,123 @@
+"""Lighthouse scores of the built book: a chapter and a lab, as a phone sees them.
+
+    python benchmarks/lighthouse.py                       # _build/html, the default pages
+    python benchmarks/lighthouse.py --pages chapters/intro.html --runs 3
+    python benchmarks/lighthouse.py --save benchmarks/results/lighthouse.txt
+
+Lighthouse (pinned in package.json, `npm ci`) runs in mobile mode (a mid-range phone's
+screen, simulated slow 4G and a 4x slower CPU) against the book served on the loopback
+interface as a static host serves it (``tools/serve_book.py``: text compressed), with
+Debian's Chromium (``CHROME_PATH``). Each page is audited ``--runs`` times; the report
+gives every run's scores and the median. Goals: accessibility >= 95, performance >= 90;
+the script exits 1 when a median misses one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import serve_book  # noqa: E402
+
+LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
+CHROMIUM = "/usr/bin/chromium"
+PAGES = ["chapters/edge_filters.html", "notebooks/02_edge_filters.html"]
+GOALS = {"accessibility": 95, "performance": 90}
+METRICS = [
+    "first-contentful-paint",
+    "largest-contentful-paint",
+    "total-blocking-time",
+    "cumulative-layout-shift",
+    "speed-index",
+    "total-byte-weight",
+]
+
+
+def audit(url: str) -> dict:
+    """One Lighthouse run on ``url``: category scores (0-100) and a few metrics."""
+    command = [
+        str(LIGHTHOUSE),
+        url,
+        "--quiet",
+        "--output=json",
+        "--output-path=stdout",
+        "--only-categories=performance,accessibility",
+        "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
+    ]
+    env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", CHROMIUM)}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"lighthouse failed on {url}:\n{result.stderr[-3000:]}")
+    report = json.loads(result.stdout)
+    scores = {name: round(100 * c["score"]) for name, c in report["categories"].items()}
+    metrics = {m: report["audits"][m]["numericValue"] for m in METRICS}
+    failed = [
+        a["id"]
+        for a in report["audits"].values()
+        if a.get("scoreDisplayMode") == "binary" and a.get("score") == 0
+    ]
+    return {
+        "scores": scores,
+        "metrics": metrics,
+        "failed": failed,
+        "version": report["lighthouseVersion"],
+        "browser": report["environment"]["hostUserAgent"],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folder", type=Path, default=ROOT / "_build" / "html")
+    parser.add_argument("--pages", nargs="+", default=PAGES)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--save", type=Path, help="also write the report to this file")
+    args = parser.parse_args()
+    if not LIGHTHOUSE.exists():
+        sys.exit(f"{LIGHTHOUSE} is missing: run `npm ci` (Lighthouse is pinned in package.json)")
+
+    load_before = os.getloadavg()[0]
+    server, base = serve_book.start(args.folder)
+    lines, ok, version, browser = [], True, "?", "?"
+    try:
+        for page in args.pages:
+            runs = [audit(base + page) for _ in range(args.runs)]
+            version, browser = runs[0]["version"], runs[0]["browser"]
+            lines.append(f"{page}")
+            for category, goal in GOALS.items():
+                values = [r["scores"][category] for r in runs]
+                median = statistics.median(values)
+                ok &= median >= goal
+                verdict = "ok" if median >= goal else f"BELOW the goal {goal}"
+                lines.append(f"  {category:<14} median {median:5.1f}  runs {values}  {verdict}")
+            for metric in METRICS:
+                values = [r["metrics"][metric] for r in runs]
+                lines.append(f"  {metric:<26} median {statistics.median(values):12,.1f}")
+            failed = sorted({a for r in runs for a in r["failed"]})
+            lines.append(f"  failed audits: {', '.join(failed) or 'none'}")
+    finally:
+        server.shutdown()
+    header = [
+        f"Lighthouse {version}, mobile mode (simulated slow 4G, 4x CPU slowdown), "
+        f"{args.runs} runs per page, book served gzip-compressed on the loopback interface",
+        f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, load average before the run "
+        f"{load_before:.1f}; {browser}",
+    ]
+    text = "\n".join(header + lines) + "\n"
+    print(text, end="")
+    if args.save:
+        args.save.write_text(text)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

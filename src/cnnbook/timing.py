@@ -1,0 +1,90 @@
+"""Timing the book's convolutions: how fast each is, next to ``tf.nn.conv2d``.
+
+The measuring code lives here, apart from the convolutions themselves
+(:mod:`cnnbook.ops`): ``benchmarks/conv2d_speed.py`` and the convolution lab call
+:func:`time_conv2d`. Timings are never asserted in tests; the benchmark commits its
+results with the machine and the versions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnbook.checks import check_positive_int
+from cnnbook.ops import conv2d, conv2d_naive, conv2d_windows, output_size
+
+__all__ = ["SPEED_METHODS", "time_conv2d"]
+
+SPEED_METHODS = {
+    "conv2d": "cnnbook.ops.conv2d (shift and add)",
+    "windows": "cnnbook.ops.conv2d_windows (all tiles, einsum)",
+    "tensorflow": "tf.nn.conv2d (numpy in, numpy out)",
+    "tensorflow_tensors": "tf.nn.conv2d (tensors already in TensorFlow)",
+    "naive": "cnnbook.ops.conv2d_naive (loop; timed smaller, scaled)",
+}
+
+
+def time_conv2d(
+    size: int = 1024, kernel_size: int = 3, repeats: int = 20, naive_size: int = 128, seed: int = 0
+) -> dict:
+    """Time the convolutions on a ``size`` x ``size`` float32 image, all in one run.
+
+    Each round times every method once (so a busy machine slows them alike) and the
+    best round of each is kept. TensorFlow is timed from a numpy array to a numpy array,
+    as ``conv2d`` is, and also on tensors it already holds. The naive loop, one Python
+    iteration per output pixel, runs on a ``naive_size`` crop and its time is scaled by
+    the ratio of output pixels. Every method is first checked to give the same answer.
+
+    Returns ``{"seconds": {key: best time}, "naive_seconds_measured": ...,
+    "naive_scale": ..., "tensorflow_version": ...}`` with the keys of ``SPEED_METHODS``.
+    Needs TensorFlow.
+    """
+    import timeit
+
+    import tensorflow as tf
+
+    size = check_positive_int(size, "size", "the image side")
+    kernel_size = check_positive_int(kernel_size, "kernel_size", "the kernel side")
+    repeats = check_positive_int(repeats, "repeats", "rounds of timing")
+    naive_size = check_positive_int(naive_size, "naive_size", "the crop for the naive loop")
+    if not kernel_size <= naive_size <= size:
+        raise ValueError(
+            f"Need kernel_size <= naive_size <= size, got {kernel_size}, {naive_size}, {size}."
+        )
+    rng = np.random.default_rng(seed)
+    image = rng.standard_normal((size, size)).astype(np.float32)
+    kernel = rng.standard_normal((kernel_size, kernel_size)).astype(np.float32)
+    image_tensor = tf.constant(image[None, :, :, None])
+    kernel_tensor = tf.constant(kernel[:, :, None, None])
+    methods = {
+        "conv2d": lambda: conv2d(image, kernel),
+        "windows": lambda: conv2d_windows(image, kernel),
+        "tensorflow": lambda: tf.nn.conv2d(
+            image[None, :, :, None], kernel[:, :, None, None], 1, "VALID"
+        ).numpy()[0, :, :, 0],
+        "tensorflow_tensors": lambda: tf.nn.conv2d(image_tensor, kernel_tensor, 1, "VALID"),
+    }
+    reference = methods["tensorflow"]()
+    for name, method in methods.items():
+        result = np.asarray(method()).reshape(reference.shape)
+        if not np.allclose(result, reference, rtol=1e-4, atol=1e-4):
+            raise AssertionError(f"{name} disagrees with tf.nn.conv2d")
+    seconds = dict.fromkeys(methods, float("inf"))
+    for _ in range(repeats):
+        for name, method in methods.items():
+            seconds[name] = min(seconds[name], timeit.timeit(method, number=1))
+
+    crop = image[:naive_size, :naive_size]
+    if not np.allclose(conv2d_naive(crop, kernel), conv2d(crop, kernel), rtol=1e-4, atol=1e-4):
+        raise AssertionError("conv2d_naive disagrees with conv2d")
+    naive_measured = min(
+        timeit.repeat(lambda: conv2d_naive(crop, kernel), number=1, repeat=max(1, repeats // 5))
+    )
+    scale = (output_size(size, kernel_size) / output_size(naive_size, kernel_size)) ** 2
+    seconds["naive"] = naive_measured * scale
+    return {
+        "seconds": seconds,
+        "naive_seconds_measured": naive_measured,
+        "naive_scale": scale,
+        "tensorflow_version": tf.__version__,
+    }

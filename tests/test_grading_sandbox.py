@@ -1,0 +1,365 @@
+"""Grading a class of untrusted notebooks: no forged marks, no damage, no hangs, a row each.
+
+A class folder of assignment 1 holds an honest submission, a blank one, and hostile ones
+as a teacher meets them: one patches the test machinery, one looks for the hidden tests,
+one attacks a classmate's notebook, the teacher's files and environment, loops forever,
+kills its own process, eats memory; plus a file that is not a notebook and a notebook of
+another assignment. The class is graded with the command a teacher runs. Each hostile
+notebook answers question 1 correctly *only if its attack failed*, so its marks prove
+what the sandbox stopped; and every file outside the sandbox is hashed before and after.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+from tools import make_assignments
+from tools.grading import flags, report, sandbox
+from tools.grading.grade import Grade, Grader
+
+NAME = "01_convolution"
+SECRET = "do-not-leak-4711"
+Q1_RIGHT = (
+    "valid_by_hand = np.array([[0, -1, -1], [-1, 1, 3], [2, 0, -2]])\n"
+    "strided_by_hand = np.array([[0, -1], [2, -2]])\n"
+)
+Q2_RIGHT = "sizes = [24, 12, 5]\nsame_pad = (0, 1)\n"
+Q1_IF_SAFE = "if not leaked:\n" + "".join("    " + line + "\n" for line in Q1_RIGHT.splitlines())
+
+
+def _tree_hash(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _with_cell(notebook: dict, source: str, before_question: int | None = None) -> dict:
+    """A copy of ``notebook`` with a code cell added (at the end, or before a question)."""
+    notebook = json.loads(json.dumps(notebook))
+    cell = {"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
+            "execution_count": None}
+    cells = notebook["cells"]
+    if before_question is None:
+        cells.append(cell)
+    else:
+        index = next(i for i, c in enumerate(cells) if c["cell_type"] == "markdown"
+                     and f"**Question {before_question}" in "".join(c["source"]))
+        cells.insert(index, cell)
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("assignments")
+    for name in (NAME, "02_edge_filters"):
+        make_assignments.build_one(ROOT / "assignments" / f"{name}.ipynb", out)
+    return out
+
+
+def hostile_class(built: Path, folder: Path, canary: Path, teacher_file: Path) -> dict:
+    """Write the class into ``folder``; returns ``{file name: expected total}``."""
+    blank = json.loads(make_assignments.student_copy(built / NAME).read_text())
+    solutions = json.loads(make_assignments.solutions_copy(built / NAME).read_text())
+    honest = folder / "honest.ipynb"
+    targets = [honest, canary, teacher_file, folder / "new-file.txt",
+               canary.parent / "escaped.txt", ROOT / "assignments" / "escaped.txt",
+               "/escaped.txt", "/usr/escaped.txt"]
+    submissions = {
+        "honest.ipynb": (solutions, 8.0),
+        "blank.ipynb": (blank, 0.0),
+        # Forges from inside: patch every checker it can think of, fake its answers.
+        "patcher.ipynb": (_with_cell(blank, (
+            "import sys, traceback, builtins, numpy as np, otter, json, os\n"
+            "otter.Notebook.check = lambda *a, **k: True\n"
+            "sys.exit = lambda *a, **k: None\n"
+            "traceback.print_exc = lambda *a, **k: None\n"
+            "np.testing.assert_allclose = lambda *a, **k: None\n"
+            "np.allclose = np.array_equal = lambda *a, **k: True\n"
+            "builtins.AssertionError = type('Never', (Exception,), {})\n"
+            "class Anything:\n"
+            "    def __eq__(self, other): return True\n"
+            "    def __array__(self, *a, **k): raise RuntimeError('no')\n"
+            "valid_by_hand = strided_by_hand = sizes = same_pad = Anything()\n"
+            "conv2d = lambda *a, **k: Anything()\n"
+            "for i in range(40):  # answers written ahead, pickled arrays\n"
+            "    np.save(f'/tmp/out/p{i}.npy', np.array([Anything()], dtype=object),\n"
+            "            allow_pickle=True)\n"
+            "    open(f'/tmp/out/p{i}.json', 'w').write(json.dumps({'ok': True, 'array': True}))\n"
+            "os.chmod('/tmp/out', 0o500)\n"
+        )), 0.0),
+        # Looks for the hidden tests and the teacher's files; answers q1 only if none found.
+        "snoop.ipynb": (_with_cell(blank, (
+            "import os, sys\n"
+            f"places = [{str(ROOT)!r}, {str(built)!r}, {str(folder)!r}, {str(canary)!r},\n"
+            f"          {str(ROOT / 'tools' / 'grading')!r}]\n"
+            "leaked = [p for p in places if os.path.exists(p)]\n"
+            "python = (sys.prefix, sys.base_prefix, '/proc', '/sys', '/usr', '/dev')\n"
+            "for root, dirs, files in os.walk('/', onerror=lambda e: None):\n"
+            "    if root.startswith(python):\n"
+            "        dirs[:] = []\n"
+            "        continue\n"
+            "    for f in files:\n"
+            "        if f.endswith(('assignments.py', '.ipynb', '.csv', 'canary.txt')):\n"
+            "            if root != '/tmp/work':\n"
+            "                leaked.append(os.path.join(root, f))\n"
+            "for pid in os.listdir('/proc'):\n"
+            "    if pid.isdigit():\n"
+            "        try:\n"
+            "            if b'pytest' in open(f'/proc/{pid}/cmdline', 'rb').read():\n"
+            "                leaked.append(pid)\n"
+            "        except OSError: pass\n"
+            "print('FOUND', leaked)\n" + Q1_IF_SAFE
+        )), 2.0),
+        # Attacks a classmate, the teacher's files, the network and the environment.
+        "vandal.ipynb": (_with_cell(blank, (
+            "import os, socket\n"
+            "leaked = []\n"
+            f"for path in {[str(t) for t in targets]!r}:\n"
+            "    try:\n"
+            "        open(path, 'w').write('overwritten')\n"
+            "        leaked.append(path)\n"
+            "    except OSError: pass\n"
+            f"leaked += [k for k, v in os.environ.items() if {SECRET!r} in v]\n"
+            "try:\n"
+            "    socket.create_connection(('pypi.org', 443), timeout=3)\n"
+            "    leaked.append('network')\n"
+            "except OSError: pass\n"
+            "print('LEAKED', leaked)\n" + Q1_IF_SAFE
+        )), 2.0),
+        # Memory beyond the limit must fail (np.empty touches nothing if it does not).
+        "hog.ipynb": (_with_cell(blank, (
+            "import numpy as np\n"
+            "try:\n"
+            "    hog = np.empty(6 * 2**30, dtype=np.uint8)\n"
+            "    leaked = True\n"
+            "except MemoryError:\n"
+            "    leaked = False\n" + Q1_IF_SAFE
+        )), 2.0),
+        # An endless cell is stopped; the answers after it still count.
+        "loop.ipynb": (_with_cell(_with_cell(blank, Q1_RIGHT + "while True:\n    pass\n",
+                                             before_question=2), Q2_RIGHT), 4.0),
+        # An endless cell that swallows the interruption: the whole run times out.
+        "stubborn.ipynb": (_with_cell(blank, (
+            Q1_RIGHT + "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
+            "    except BaseException:\n        pass\n"
+        )), 0.0),
+        "killer.ipynb": (_with_cell(blank, Q1_RIGHT + "import os\nos.kill(os.getpid(), 9)\n"), 0.0),
+        "exiter.ipynb": (_with_cell(blank, Q1_RIGHT + "import os\nos._exit(0)\n"), 0.0),
+        # Uses the book's reference for the convolution: graded as written, and flagged.
+        "=reference.ipynb": (_with_cell(blank, (
+            "import cnnbook.ops as o\n"
+            "def conv2d(image, kernel, stride=1, padding='valid'):\n"
+            "    return o.conv2d(image, kernel, stride=stride, padding=padding)\n"
+        )), 4.0),
+        "other.ipynb": (json.loads(make_assignments.student_copy(
+            built / "02_edge_filters").read_text()), 0.0),
+    }
+    expected = {}
+    for name, (notebook, total) in submissions.items():
+        (folder / name).write_text(json.dumps(notebook))
+        expected[name] = total
+    (folder / "notes.txt").write_text("my answers are in the email")
+    (folder / "broken.ipynb").write_text('{"cells": [')
+    expected.update({"notes.txt": 0.0, "broken.ipynb": 0.0})
+    return expected
+
+
+@pytest.fixture(scope="module")
+def graded_class(built, tmp_path_factory):
+    import tempfile
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("GRADING_TEST_SECRET", SECRET)
+    scratch = tmp_path_factory.mktemp("scratch")
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # the sandboxes' folders go here
+    home = tmp_path_factory.mktemp("teacher")
+    folder = home / "class"
+    folder.mkdir()
+    canary = home / "canary.txt"
+    canary.write_text("the teacher's file")
+    teacher_file = built / NAME / "grades-kept-here.csv"
+    teacher_file.write_text("teacher's own file")
+    expected = hostile_class(built, folder, canary, teacher_file)
+    before = {"class": _tree_hash(folder), "build": _tree_hash(built), "canary": canary.read_text(),
+              "repo": _tree_hash(ROOT / "assignments")}
+    table, written = home / "grades.csv", home / "written.md"
+    logs = {}  # what the attacks report they found, to explain a failure
+    grade_one = Grader.grade
+
+    def grade_and_keep_log(self, path):
+        graded = grade_one(self, path)
+        logs[graded.submission] = [line for line in graded.log_tail.splitlines()
+                                   if "FOUND" in line or "LEAKED" in line]
+        return graded
+
+    monkeypatch.setattr(Grader, "grade", grade_and_keep_log)
+    code = make_assignments.main([
+        "grade", NAME, str(folder), "--csv", str(table), "--written", str(written),
+        "--out", str(built), "--timeout", "24", "--memory-gb", "4",
+    ])
+    monkeypatch.undo()
+    after = {"class": _tree_hash(folder), "build": _tree_hash(built), "canary": canary.read_text(),
+             "repo": _tree_hash(ROOT / "assignments")}
+    with table.open() as handle:
+        rows = {row["submission"]: row for row in csv.DictReader(handle)}
+    leftovers = list(scratch.iterdir())
+    return code, expected, rows, before, after, written, leftovers, logs
+
+
+def test_every_submission_gets_what_its_answers_deserve(graded_class):
+    code, expected, rows, *_, logs = graded_class
+    assert code == 0
+    names = {name if not name.startswith("=") else "'" + name for name in expected}
+    assert set(rows) == names, "the CSV must list every file handed in, and only those"
+    got = {name.lstrip("'"): float(row["total"]) for name, row in rows.items()}
+    assert got == expected, (logs, {n: (rows.get(n) or rows["'" + n])["problems"]
+                                    for n in expected})
+    assert all(float(row["possible"]) == 8 for row in rows.values())
+
+
+def test_nothing_outside_the_sandbox_changed(graded_class):
+    _, _, _, before, after, *_ = graded_class
+    assert after == before
+    assert not Path("/tmp/escaped.txt").exists()
+    assert not (ROOT / "assignments" / "escaped.txt").exists()
+
+
+def test_reasons_are_in_the_csv(graded_class):
+    _, _, rows, *_ = graded_class
+    assert rows["honest.ipynb"]["problems"] == ""
+    assert "timed out" in rows["stubborn.ipynb"]["problems"]
+    assert "running too long" in rows["loop.ipynb"]["problems"]
+    assert "SIGKILL" in rows["killer.ipynb"]["problems"]
+    assert "stopped in cell" in rows["exiter.ipynb"]["problems"]
+    assert "not a notebook" in rows["notes.txt"]["problems"]
+    assert "not a notebook" in rows["broken.ipynb"]["problems"]
+    assert "another assignment (02_edge_filters)" in rows["other.ipynb"]["problems"]
+    reference = rows["'=reference.ipynb"]
+    assert "q3: cnnbook.ops" in reference["reference_code"]
+    assert all(row["reference_code"] == "" for name, row in rows.items() if "reference" not in name)
+
+
+def test_written_answers_file_lists_everyone(graded_class):
+    _, expected, _, _, _, written, *_ = graded_class
+    text = written.read_text()
+    assert all(f"# {name}" in text for name in expected)
+
+
+def test_grading_leaves_no_temporary_folders(graded_class):
+    assert graded_class[6] == []
+
+
+# --------------------------------------------------------------------------- pieces, fast
+def test_refuses_without_a_sandbox(built, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    (tmp_path / "a.ipynb").write_text("{}")
+    with pytest.raises(SystemExit, match="--unsafe-no-sandbox"):
+        make_assignments.main(["grade", NAME, str(tmp_path), "--out", str(built)])
+
+
+def test_unsafe_mode_still_marks_outside(built, tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    notebook = make_assignments.solutions_copy(built / NAME)
+    table = tmp_path / "grades.csv"
+    make_assignments.main(["grade", NAME, str(notebook), "--out", str(built), "--csv",
+                           str(table), "--unsafe-no-sandbox"])
+    assert "8" in table.read_text().splitlines()[1].split(",")[4]
+
+
+def test_top_level_help_names_every_command(capsys):
+    with pytest.raises(SystemExit):
+        make_assignments.main(["--help"])
+    text = capsys.readouterr().out
+    assert "grade" in text and "--check" in text
+    with pytest.raises(SystemExit):
+        make_assignments.main(["grade", "--help"])
+    assert "--timeout" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"])
+def test_spreadsheet_formulas_are_neutralised(value):
+    safe = report.spreadsheet_safe(value)
+    assert safe.startswith("'")
+    assert report.spreadsheet_safe(3.5) == 3.5
+
+
+def test_csv_is_written_atomically_and_safely(tmp_path):
+    grade = Grade("=HYPERLINK(\"http://x\").ipynb", {"q1": 1.0}, {"q1": 2.0},
+                  problems=["-bad"])
+    table = tmp_path / "grades.csv"
+    table.write_text("old")
+    from tools.grading.grade import write_grades
+
+    write_grades([grade], table, None)
+    with table.open() as handle:
+        rows = list(csv.reader(handle))
+    assert rows[1][0].startswith("'=") and rows[1][4] == "'-bad"
+    assert [p.name for p in tmp_path.iterdir()] == ["grades.csv"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import cnnbook.ops as o\ny = o.conv2d(a, b)",
+        "from cnnbook import ops\nops.conv2d(a, b)",
+        "from cnnbook.ops import conv2d as c",
+        "import cnnbook\ncnnbook.ops.conv2d(a, b)",
+        "import cnnbook\nf = getattr(cnnbook, 'ops').conv2d",
+        "m = __import__('cnnbook.ops')",
+        "import importlib\nm = importlib.import_module('cnnbook' + '.ops')",
+        "import importlib\nm = importlib.import_module('cnnbook.ops')",
+        "import tensorflow as tf\ntf.nn.conv2d(x, k, 1, 'VALID')",
+        "from keras import layers\nlayers.Conv2D(1, 3)",
+        "exec('from cnnbook.ops import conv2d')",
+    ],
+)
+def test_reference_code_is_found(code):
+    found = flags.find_in_code(code, ("cnnbook.ops", "tensorflow", "keras"))
+    if "'cnnbook' + '.ops'" in code:
+        pytest.xfail("a name built from pieces is beyond static analysis (documented)")
+    assert found, code
+
+
+def test_own_code_is_not_flagged():
+    code = "import numpy as np\ndef conv2d(image, kernel):\n    return np.zeros((1, 1))\n"
+    assert flags.find_in_code(code, ("cnnbook.ops", "tensorflow")) == []
+    notebook = {"cells": [
+        {"cell_type": "code", "source": "from cnnbook.ops import conv2d"},
+        {"cell_type": "markdown", "source": "**Question 3.** write it"},
+        {"cell_type": "code", "source": "y = conv2d(a, b)"},
+    ]}
+    given = {"from cnnbook.ops import conv2d"}
+    assert flags.reference_code_uses(notebook, given, ("cnnbook.ops",)) == [
+        "q3: cnnbook.ops (conv2d)"
+    ]
+
+
+def test_rebuild_keeps_the_teachers_files(built):
+    folder = built / NAME
+    keep = {folder / "submissions" / "alice.ipynb": "alice", folder / "grades.csv": "x,y"}
+    for path, text in keep.items():
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+    make_assignments.build_one(ROOT / "assignments" / f"{NAME}.ipynb", built)
+    assert all(path.read_text() == text for path, text in keep.items())
+    manifest = json.loads((folder / make_assignments.MANIFEST).read_text())
+    assert set(manifest["files"]) == {f"student/{NAME}.ipynb", f"solutions/{NAME}.ipynb"}
+    # A made file the teacher changed is not overwritten: the build stops and says why.
+    student = make_assignments.student_copy(folder)
+    student.write_text(student.read_text().replace("Assignment 1", "Assignment 1 (group B)"))
+    with pytest.raises(make_assignments.FolderNotOurs, match="changed"):
+        make_assignments.build_one(ROOT / "assignments" / f"{NAME}.ipynb", built)
+    assert "group B" in student.read_text()
+    student.unlink()
+    make_assignments.build_one(ROOT / "assignments" / f"{NAME}.ipynb", built)
+    assert all(path.read_text() == text for path, text in keep.items())

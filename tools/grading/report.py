@@ -1,0 +1,103 @@
+"""The grade files: a CSV a spreadsheet can open safely, and the written answers, atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def spreadsheet_safe(value):
+    """Text a spreadsheet would run as a formula gets a leading apostrophe; numbers stay."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = str(value)
+    safe = "'" + text if text.lstrip(" ").startswith(FORMULA_STARTS) else text
+    return safe.replace("\r", " ").replace("\n", " ")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def csv_text(header: list[str], rows: list[list]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([spreadsheet_safe(cell) for cell in header])
+    for row in rows:
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
+    return buffer.getvalue()
+
+
+def written_answers(notebook: dict) -> list[tuple[str, str]]:
+    """The written (teacher-graded) answers of a submission: (question, answer) pairs.
+
+    In the student copy, a written answer is a Markdown cell tagged ``otter_answer_cell``;
+    the question is the first sentence of the prompt cell above it.
+    """
+    cells = [c for c in notebook.get("cells", []) if isinstance(c, dict)]
+    answers = []
+
+    def text(cell):
+        source = cell.get("source", "")
+        return "".join(source) if isinstance(source, list) else str(source)
+
+    def is_answer(cell):
+        return "otter_answer_cell" in (cell.get("metadata", {}).get("tags") or [])
+
+    for index, cell in enumerate(cells):
+        if cell.get("cell_type") != "markdown" or not is_answer(cell):
+            continue
+        prompt = next((c for c in reversed(cells[:index])
+                       if c.get("cell_type") == "markdown" and not is_answer(c)), None)
+        lines = [line for line in text(prompt).splitlines()
+                 if line.strip() and not line.startswith("<!--")] if prompt else []
+        first_sentence = " ".join(lines).split(". ")[0] if lines else "(question)"
+        answers.append((first_sentence, text(cell).strip()))
+    return answers
+
+
+def written_answers_text(submissions: list[tuple[str, dict | None]]) -> str:
+    """One Markdown text with every submission's written answers, to read and mark."""
+    parts = []
+    for name, notebook in submissions:
+        parts.append(f"# {name}\n")
+        if notebook is None:
+            parts.append("(not a readable notebook)\n")
+            continue
+        for question, answer in written_answers(notebook):
+            parts.append(f"## {question}\n\n{answer}\n")
+    return "\n".join(parts)
+
+
+def read_notebook(path: Path, max_bytes: int = 50 * 2**20) -> dict:
+    """A notebook file as JSON, or ValueError saying why it is not one."""
+    path = Path(path)
+    if path.suffix != ".ipynb":
+        raise ValueError(f"not a notebook (a {path.suffix or 'file without extension'})")
+    if path.stat().st_size > max_bytes:
+        raise ValueError("the notebook is larger than 50 MB")
+    try:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError("not a notebook (not valid JSON)") from error
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        raise ValueError("not a notebook (no cells)")
+    return notebook

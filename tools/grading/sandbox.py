@@ -1,0 +1,259 @@
+"""Run one untrusted command in a bubblewrap sandbox, with limits, and clean up after it.
+
+The sandbox sees a read-only view of the system's programs and libraries, of the Python
+environment and of the data; its own folder is the only place it can write. It has no
+network, an empty environment, its own process tree and ``/proc``, and limits on time,
+memory, processes and file size. ``bwrap`` (Debian's ``bubblewrap``) needs Linux with
+unprivileged user namespaces.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Inside the sandbox: its writable folder, and where the runner script is mounted.
+SANDBOX_HOME = "/tmp"
+RUNNER_PATH = "/opt/grader/run_notebook.py"
+PACKAGE_ROOT = "/opt/cnnbook-src"
+
+#: Parts of /etc programs need (dynamic linker, fonts, time zone); never all of /etc.
+ETC_FILES = (
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/alternatives",
+    "/etc/fonts",
+    "/etc/localtime",
+    "/etc/mime.types",
+)
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot make a sandbox here (and why)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use."""
+
+    seconds: float = 300.0
+    memory_bytes: int = 8 * 2**30  # address space; TensorFlow needs several GiB of it
+    processes: int = 256
+    file_bytes: int = 256 * 2**20
+
+
+@dataclass
+class Outcome:
+    """How a sandboxed run ended."""
+
+    returncode: int | None
+    seconds: float
+    timed_out: bool = False
+    log_tail: str = ""
+
+    @property
+    def reason(self) -> str:
+        if self.timed_out:
+            return f"timed out after {self.seconds:.0f} s"
+        if self.returncode is None or self.returncode == 0:
+            return ""
+        if self.returncode < 0 or self.returncode > 128:
+            number = -self.returncode if self.returncode < 0 else self.returncode - 128
+            try:
+                name = signal.Signals(number).name
+            except ValueError:
+                name = f"signal {number}"
+            return f"the notebook's process died ({name})"
+        return f"the notebook's process exited with status {self.returncode}"
+
+
+@dataclass
+class Mounts:
+    """Read-only folders the sandbox sees, at the same path unless a target is given."""
+
+    read_only: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, source: Path | str, target: str | None = None) -> None:
+        source = str(Path(source).resolve())
+        pair = (source, target or source)
+        if pair not in self.read_only:
+            self.read_only.append(pair)
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def package_folder() -> Path:
+    """The folder of the ``cnnbook`` package the grader itself imports."""
+    import cnnbook
+
+    return Path(cnnbook.__file__).resolve().parent
+
+
+def python_mounts() -> Mounts:
+    """The Python environment (venv and the interpreter it was made from) and cnnbook."""
+    mounts = Mounts()
+    for root in ("/usr", "/opt/conda"):
+        if Path(root).is_dir():
+            mounts.add(root)
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
+        if not prefix.startswith("/usr/"):
+            mounts.add(prefix)
+    package = package_folder()
+    mounts.add(package, f"{PACKAGE_ROOT}/cnnbook")
+    if not (package / "assets").is_dir():  # a checkout: the photo sits in its assets/
+        from cnnbook.data import kittens_path
+
+        mounts.add(kittens_path(), str(Path(PACKAGE_ROOT).parent / "assets" / "kittens.jpg"))
+    return mounts
+
+
+def bwrap_command(
+    folder: Path,
+    command: list[str],
+    *,
+    environment: dict[str, str],
+    mounts: Mounts,
+    runner: Path,
+    limits: Limits,
+) -> list[str]:
+    """The whole ``bwrap`` command line: nothing of the host but what is listed is visible."""
+    bwrap = bwrap_path()
+    if bwrap is None:
+        raise SandboxUnavailable("bubblewrap is not installed (Debian: apt-get install bubblewrap)")
+    argv = [
+        bwrap,
+        "--unshare-all",  # user, pid, network, ipc, uts, cgroup namespaces
+        "--die-with-parent",  # the sandbox ends when the grader does, even on SIGKILL
+        "--new-session",  # no TIOCSTI into the teacher's terminal
+        "--cap-drop",
+        "ALL",
+        "--clearenv",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+    ]
+    for link, target in (("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"),
+                         ("/sbin", "usr/sbin")):
+        if Path(link).is_symlink():
+            argv += ["--symlink", target, link]
+        elif Path(link).is_dir():
+            argv += ["--ro-bind", link, link]
+    for path in ETC_FILES:
+        argv += ["--ro-bind-try", path, path]
+    for source, target in mounts.read_only:
+        argv += ["--ro-bind", source, target]
+    argv += ["--bind", str(folder), SANDBOX_HOME, "--ro-bind", str(runner), RUNNER_PATH]
+    argv += ["--remount-ro", "/"]  # the sandbox's own root too: only its folder is writable
+    argv += ["--chdir", f"{SANDBOX_HOME}/work"]
+    for name, value in sorted(environment.items()):
+        argv += ["--setenv", name, value]
+    prlimit = shutil.which("prlimit")
+    limit = []
+    if prlimit:
+        limit = [
+            prlimit,
+            f"--as={limits.memory_bytes}",
+            f"--nproc={limits.processes}",
+            f"--fsize={limits.file_bytes}",
+            "--core=0",
+            "--",
+        ]
+    return argv + ["--", *limit, *command]
+
+
+def sandbox_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The few variables a notebook needs; nothing from the teacher's environment."""
+    environment = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": f"{SANDBOX_HOME}/home",
+        "TMPDIR": f"{SANDBOX_HOME}/scratch",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": f"{SANDBOX_HOME}/home/.matplotlib",
+        "PYTHONPATH": PACKAGE_ROOT,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "LANG": "C.UTF-8",
+    }
+    environment.update(extra or {})
+    return environment
+
+
+def make_folder(prefix: str = "grade-") -> Path:
+    """A fresh sandbox folder: ``work`` (the notebook), ``out`` (results), ``home``."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    for name in ("work", "out", "home", "scratch"):
+        (folder / name).mkdir()
+    return folder
+
+
+def remove_folder(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
+def run(argv: list[str], *, seconds: float, log: Path) -> Outcome:
+    """Run ``argv`` (a bwrap command) with a wall-clock limit; its output goes to ``log``."""
+    started = time.perf_counter()
+    with open(log, "wb") as handle:
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            returncode = process.wait(timeout=seconds)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            returncode, timed_out = None, True
+        except BaseException:
+            _kill(process)
+            raise
+    return Outcome(returncode, time.perf_counter() - started, timed_out, log_tail(log))
+
+
+def log_tail(log: Path, size: int = 4000) -> str:
+    """The end of a sandbox's output, as text (it may be anything the notebook printed)."""
+    with open(log, "rb") as handle:
+        handle.seek(max(0, log.stat().st_size - size))
+        return handle.read().decode("utf-8", "replace")
+
+
+def check_available() -> None:
+    """Raise SandboxUnavailable, saying why, unless a sandbox can be made here."""
+    if not sys.platform.startswith("linux"):
+        raise SandboxUnavailable(f"the sandbox needs Linux (bubblewrap); this is {sys.platform}")
+    bwrap = bwrap_path()
+    if bwrap is None:
+        raise SandboxUnavailable(
+            "bubblewrap is not installed: apt-get install bubblewrap (Debian, Ubuntu), "
+            "dnf install bubblewrap (Fedora)"
+        )
+    result = subprocess.run(
+        [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc",
+         "--dev", "/dev", "--", "true"],
+        capture_output=True, text=True, timeout=60,
+    )
+    if result.returncode != 0:
+        raise SandboxUnavailable(
+            "bubblewrap cannot make a sandbox here (unprivileged user namespaces are "
+            f"probably disabled, e.g. kernel.unprivileged_userns_clone=0 or an AppArmor "
+            f"policy): {result.stderr.strip()}"
+        )
