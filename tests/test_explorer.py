@@ -406,6 +406,36 @@ def test_drawing_changes_the_prediction(chromium_page, trained_mnist):
     np.testing.assert_allclose(scores(root), blank, atol=1e-7)
 
 
+TOUCH_STROKE = """(canvas) => {
+  const box = canvas.getBoundingClientRect();
+  const fire = (type, y) => canvas.dispatchEvent(new PointerEvent(type, {
+    clientX: box.left + box.width / 2, clientY: box.top + y * box.height, pointerId: 7,
+    pointerType: "touch", isPrimary: true, bubbles: true, cancelable: true, buttons: 1}));
+  fire("pointerdown", 0.2);
+  for (let k = 1; k <= 10; k++) fire("pointermove", 0.2 + 0.06 * k);
+  fire("pointerup", 0.8);
+}"""
+
+
+def test_a_finger_draws_on_a_phone(phone_page, trained_mnist):
+    page = phone_page
+    page.set_content(
+        "<!doctype html><html><body>"
+        + widgets.model_explorer(trained_mnist).data
+        + "</body></html>"
+    )
+    page.wait_for_selector(READY, timeout=20_000)
+    root = page.locator(ROOT)
+    canvas = root.locator("canvas.cnnbook-explorer-draw")
+    assert canvas.evaluate("(c) => getComputedStyle(c).touchAction") == "none", "no scrolling"
+    width = canvas.evaluate("(c) => c.getBoundingClientRect().width")
+    assert 100 < width <= page.viewport_size["width"], "the pad fits the phone"
+    before = updates(root)
+    canvas.evaluate(TOUCH_STROKE)
+    wait_for_update(page, root, before)
+    assert root.get_attribute("data-prediction") == "1"
+
+
 def test_keyboard_reader_picks_a_test_digit(chromium_page, digits, trained_mnist):
     _, _, test_images, test_labels = digits
     snippet = widgets.model_explorer(
