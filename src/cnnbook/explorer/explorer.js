@@ -426,7 +426,8 @@
       drawCanvas.setAttribute("role", "img");
       drawCanvas.setAttribute("aria-label", "Drawing area: draw a digit here with a mouse, a " +
         "finger or a pen. Keyboard users: pick a test digit below.");
-      drawContext = drawCanvas.getContext("2d");
+      // read back at every update: keep the pixels on the CPU side
+      drawContext = drawCanvas.getContext("2d", { willReadFrequently: true });
       pad.appendChild(drawCanvas);
       pad.appendChild(element("figcaption", null, "Draw here (mouse, finger or pen)."));
       var buttons = element("div", "cnnbook-explorer-buttons");
