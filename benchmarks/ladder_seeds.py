@@ -24,9 +24,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # ladder_runs.py, beside this file
-
-import ladder_runs  # noqa: E402
+import ladder_runs  # beside this file (a script's folder is on the module path)
 
 DEFAULT_SEEDS = (1, 2, 3)
 

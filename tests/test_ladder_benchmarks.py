@@ -15,19 +15,24 @@ import pytest
 
 from cnnbook import data
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 PROMISED = {"rung", "seed", "test_accuracy", "test_accuracy_at_0.5", "threshold", "n"}
 
 
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _script(name: str):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    """A benchmark script as a module, with ladder_runs (beside it) importable as it is
+    when the script runs: the shared module is loaded first, under its own name."""
+    sys.modules.setdefault("ladder_runs", _load("ladder_runs"))
+    return _load(name)
 
 
 @pytest.fixture
