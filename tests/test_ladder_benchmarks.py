@@ -22,16 +22,19 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """benchmarks/<name>.py as the module ``name`` (registered first: dataclasses need it)."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def _script(name: str):
     """A benchmark script as a module, with ladder_runs (beside it) importable as it is
     when the script runs: the shared module is loaded first, under its own name."""
-    sys.modules.setdefault("ladder_runs", _load("ladder_runs"))
+    _load("ladder_runs")
     return _load(name)
 
 
