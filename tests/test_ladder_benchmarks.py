@@ -6,28 +6,19 @@ themselves are made by hand and committed under benchmarks/results/.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 from cnnbook import data
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 PROMISED = {"rung", "seed", "test_accuracy", "test_accuracy_at_0.5", "threshold", "n"}
 
 
 def _script(name: str):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    """A benchmark script as a module (benchmarks/ is importable from the repository root)."""
+    return importlib.import_module(f"benchmarks.{name}")
 
 
 @pytest.fixture
