@@ -3,7 +3,8 @@
     python benchmarks/device_epoch_time.py                       # the labs' full sizes
     python benchmarks/device_epoch_time.py --quick               # a small, quick measure
     python benchmarks/device_epoch_time.py --mixed               # also mixed_float16 (GPU)
-    python benchmarks/device_epoch_time.py --quick --save benchmarks/results/device_epoch_time_cpu.txt
+    python benchmarks/device_epoch_time.py --quick \
+        --save benchmarks/results/device_epoch_time_cpu.txt
 
 Each workload trains in a fresh Python process, through the package the labs check
 themselves against: ``cnnbook.mnist`` (the source's 104,202-parameter convnet, rmsprop,
@@ -92,6 +93,9 @@ def worker(workload: str, quick: bool, epochs: int, mixed: bool) -> int:
 
     from cnnbook.book import compute_device
 
+    if mixed and not tf.config.list_physical_devices("GPU"):
+        print("RESULT " + json.dumps({"policy": "float32", "device": compute_device()}))
+        return 0  # mixed precision is refused on a CPU: nothing to measure
     run = run_mnist if workload == "mnist" else run_rung6
     result = run(quick, epochs, mixed)
     result.update(device=compute_device(), tensorflow=tf.__version__)

@@ -1,7 +1,7 @@
 """How long does grading a class take, and what does the sandbox cost?
 
-    python benchmarks/grading_class.py                        # 30 submissions of assignment 1
-    python benchmarks/grading_class.py --class-size 30 --overhead-rounds 5 \
+    python -m benchmarks.grading_class                        # 30 submissions of assignment 1
+    python -m benchmarks.grading_class --class-size 30 --overhead-rounds 5 \
         --save benchmarks/results/grading_class.txt
 
 Builds assignment 1 into a temporary folder, writes a class of submissions (a third
@@ -9,8 +9,10 @@ honest, a third blank, a third wrong: hand values off by one and a ``conv2d`` th
 forgets the stride), and grades it as ``make_assignments.py grade`` does, one submission
 after the other, each in its own bubblewrap sandbox. Then it measures the sandbox's
 overhead: the same honest notebook graded with and without the sandbox
-(``--unsafe-no-sandbox``), in interleaved rounds, median of each. Needs ``CNNBOOK_DATA``
-only for the assignments that read data (not assignment 1).
+(``--unsafe-no-sandbox``), in interleaved rounds, median of each. Last, the memory a
+TensorFlow assignment needs in the sandbox (the solutions of assignment 4, which load
+MNIST and build a Keras model), to choose ``--memory-gb``: its peak address space (what
+the limit caps) and peak resident memory. That part needs ``CNNBOOK_DATA``.
 """
 
 from __future__ import annotations
@@ -26,12 +28,11 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the repository root: tools is a package there
+from tools import make_assignments  # run from the repository root, as a module (see above)
+from tools.grading import sandbox
+from tools.grading.grade import Grader
 
-from tools import make_assignments  # noqa: E402
-from tools.grading import sandbox  # noqa: E402
-from tools.grading.grade import Grader  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 NAME = "01_convolution"
 WRONG_CELL = """\
@@ -52,8 +53,15 @@ def write_class(folder: Path, built: Path, size: int) -> dict[str, str]:
     honest = json.loads(make_assignments.solutions_copy(built).read_text())
     blank = json.loads(make_assignments.student_copy(built).read_text())
     wrong = json.loads(json.dumps(blank))
-    wrong["cells"].append({"cell_type": "code", "metadata": {}, "source": WRONG_CELL,
-                           "outputs": [], "execution_count": None})
+    wrong["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "source": WRONG_CELL,
+            "outputs": [],
+            "execution_count": None,
+        }
+    )
     kinds = {}
     for index in range(size):
         kind, notebook = [("honest", honest), ("blank", blank), ("wrong", wrong)][index % 3]
@@ -61,6 +69,35 @@ def write_class(folder: Path, built: Path, size: int) -> dict[str, str]:
         (folder / name).write_text(json.dumps(notebook))
         kinds[name] = kind
     return kinds
+
+
+PEAK_CELL = (
+    "print('PEAK', *[line.split()[1] for line in open('/proc/self/status')\n"
+    "                if line.startswith(('VmPeak', 'VmHWM'))])"
+)
+
+
+def sandbox_peak_memory(scratch: Path, name: str = "04_mnist") -> tuple[float, float]:
+    """Peak address space and peak resident memory (GiB) of ``name``'s solutions, sandboxed."""
+    built = make_assignments.build_one(ROOT / "assignments" / f"{name}.ipynb", scratch)
+    grader = make_assignments.make_grader(built)
+    notebook = json.loads(make_assignments.solutions_copy(built).read_text())
+    notebook["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "source": PEAK_CELL,
+            "outputs": [],
+            "execution_count": None,
+        }
+    )
+    _, folder = grader.run(notebook, grader.plan_for(b"memory"))
+    try:
+        line = next(x for x in (folder / "log.txt").read_text().splitlines() if "PEAK" in x)
+    finally:
+        sandbox.remove_folder(folder)
+    peak, resident = (int(value) / 2**20 for value in line.split()[1:3])
+    return peak, resident
 
 
 def load_average() -> float:
@@ -91,8 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         for grade in grades:
             by_kind.setdefault(kinds[grade.submission], []).append(grade.total)
 
-        unsafe = Grader(NAME, make_assignments.student_copy(built), limits=limits,
-                        use_sandbox=False)
+        unsafe = Grader(
+            NAME, make_assignments.student_copy(built), limits=limits, use_sandbox=False
+        )
         honest = make_assignments.solutions_copy(built)
         with_sandbox, without = [], []
         for _ in range(args.overhead_rounds):
@@ -100,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                 graded = runner.grade(honest)
                 assert graded.total == graded.out_of, graded.failed_checks
                 target.append(graded.seconds)
+        peak, resident = sandbox_peak_memory(scratch)
     load_after = load_average()
 
     import numpy as np
@@ -107,27 +146,46 @@ def main(argv: list[str] | None = None) -> int:
     per_submission = [g.seconds for g in grades]
     median_with, median_without = statistics.median(with_sandbox), statistics.median(without)
     lines = [
-        f"grading a class: {args.class_size} submissions of {NAME}, one after the other, "
-        "each in its own bubblewrap sandbox",
-        f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, Linux {platform.release()}, Python "
-        f"{platform.python_version()}, numpy {np.__version__}, "
-        f"{os.popen('bwrap --version').read().strip()}",
-        f"load average before / after: {load_before:.1f} / {load_after:.1f} (a shared machine: "
-        "other processes used the CPUs, so these are timings of a busy machine; run with nice)",
+        (
+            f"grading a class: {args.class_size} submissions of {NAME}, one after the other, "
+            "each in its own bubblewrap sandbox"
+        ),
+        (
+            f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+            f"{os.cpu_count()} CPUs, Linux {platform.release()}, Python "
+            f"{platform.python_version()}, numpy {np.__version__}, "
+            f"{os.popen('bwrap --version').read().strip()}"
+        ),
+        (
+            f"load average before / after: {load_before:.1f} / {load_after:.1f} (a shared "
+            "machine: other processes used the CPUs, so these are timings of a busy machine; "
+            "run with nice)"
+        ),
         "",
         f"whole class:              {total:7.1f} s  ({total / 60:.1f} min)",
-        f"per submission:           median {statistics.median(per_submission):.2f} s, "
-        f"min {min(per_submission):.2f} s, max {max(per_submission):.2f} s",
-        "marks by kind:            " + ", ".join(
-            f"{kind} {sorted(set(marks))}" for kind, marks in sorted(by_kind.items())),
+        (
+            f"per submission:           median {statistics.median(per_submission):.2f} s, "
+            f"min {min(per_submission):.2f} s, max {max(per_submission):.2f} s"
+        ),
+        "marks by kind:            "
+        + ", ".join(f"{kind} {sorted(set(marks))}" for kind, marks in sorted(by_kind.items())),
         "",
-        f"sandbox overhead (the honest notebook, {args.overhead_rounds} interleaved rounds, "
-        "median):",
+        (
+            f"sandbox overhead (the honest notebook, {args.overhead_rounds} interleaved rounds, "
+            "median):"
+        ),
         f"  with the sandbox:       {median_with:.2f} s",
         f"  without (unsafe):       {median_without:.2f} s",
-        f"  overhead:               {median_with - median_without:+.2f} s "
-        f"({median_with / median_without:.2f}x)",
+        (
+            f"  overhead:               {median_with - median_without:+.2f} s "
+            f"({median_with / median_without:.2f}x)"
+        ),
+    ]
+    lines += [
+        "",
+        "memory in the sandbox, the solutions of 04_mnist (TensorFlow, MNIST, a Keras model):",
+        f"  peak address space:     {peak:.2f} GiB  (the --memory-gb limit caps this; default 8)",
+        f"  peak resident memory:   {resident:.2f} GiB",
     ]
     text = "\n".join(lines) + "\n"
     print(text, end="")

@@ -1,8 +1,8 @@
 """Lighthouse scores of the built book: a chapter and a lab, as a phone sees them.
 
-    python benchmarks/lighthouse.py                       # _build/html, the default pages
-    python benchmarks/lighthouse.py --pages chapters/intro.html --runs 3
-    python benchmarks/lighthouse.py --save benchmarks/results/lighthouse.txt
+    python -m benchmarks.lighthouse                       # _build/html, the default pages
+    python -m benchmarks.lighthouse --pages chapters/intro.html --runs 3
+    python -m benchmarks.lighthouse --save benchmarks/results/lighthouse.txt
 
 Lighthouse (pinned in package.json, `npm ci`) runs in mobile mode (a mid-range phone's
 screen, simulated slow 4G and a 4x slower CPU) against the book served on the loopback
@@ -24,9 +24,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tools import serve_book  # run from the repository root, as a module (see above)
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import serve_book  # noqa: E402
 
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
 CHROMIUM = "/usr/bin/chromium"

@@ -333,3 +333,25 @@ def test_a_lab_runs_from_a_copy_outside_the_repository_with_the_package_installe
     finally:
         os.environ.clear()
         os.environ.update(env_before)
+
+
+@pytest.mark.slow
+def test_every_built_chapter_says_when_and_where_it_last_ran(built_book):
+    """In the built pages: the small "last run" line, with mode, device and versions."""
+    import re
+
+    for page in toc_files():
+        if not page.startswith("notebooks/"):
+            continue
+        chapter = toc_files()[toc_files().index(page) - 1]
+        html = (built_book / f"{chapter}.html").read_text()
+        match = re.search(r'<p class="cnnbook-last-run"><small>([^<]*)</small></p>', html)
+        assert match, f"{chapter}.html has no last-run line"
+        line = match.group(1)
+        assert re.fullmatch(
+            r"Last run \d{4}-\d\d-\d\d \d\d:\d\d UTC, (quick|full) mode, on (CPU|GPU.*), "
+            r"TensorFlow [\d.]+\w*, Keras [\d.]+\w*",
+            line,
+        ), line
+        title = html.index("<h1")  # right under the chapter's title
+        assert title < html.index("cnnbook-last-run") < html.index("<p>", title), chapter

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -30,8 +29,13 @@ def _fingerprint(folder: Path) -> dict[str, tuple]:
     for path in sorted(folder.rglob("*")):
         status = path.lstat()
         digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
-        found[str(path.relative_to(folder))] = (path.is_symlink(), path.is_dir(),
-                                                status.st_size, status.st_mtime_ns, digest)
+        found[str(path.relative_to(folder))] = (
+            path.is_symlink(),
+            path.is_dir(),
+            status.st_size,
+            status.st_mtime_ns,
+            digest,
+        )
     return found
 
 
@@ -86,7 +90,8 @@ def _all_output_text(notebook) -> str:
 
 @pytest.mark.slow
 def test_lab_runs_on_a_messy_folder_names_each_broken_file_once_and_changes_nothing(
-        messy_folder, tmp_path):
+    messy_folder, tmp_path
+):
     import nbformat
     from nbclient import NotebookClient
 
@@ -96,8 +101,9 @@ def test_lab_runs_on_a_messy_folder_names_each_broken_file_once_and_changes_noth
     # run from a copy's folder inside tmp_path: relative paths the lab writes stay there
     workdir = tmp_path / "run"
     workdir.mkdir()
-    client = NotebookClient(notebook, timeout=900, kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
     client.execute()  # raises CellExecutionError, with the cell, if any cell fails
     text = _all_output_text(notebook)
     for path in broken:

@@ -1,6 +1,6 @@
 """Colab parity: every lab and student assignment, in Colab's packages, installed by its own cell.
 
-The tier is marked ``colab_parity`` and left out of the default run (it makes a virtual
+The heavy tests are marked ``colab_parity`` and left out of the default run (it makes a virtual
 environment the first time: minutes). Run it with::
 
     CNNBOOK_DATA=../shared/data python -m pytest -m colab_parity tests/test_colab_parity.py
@@ -12,16 +12,13 @@ environment the first time: minutes). Run it with::
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-import colab_parity  # noqa: E402
-from tools import make_assignments, sync_notebooks
+from tools import colab_parity, make_assignments, sync_notebooks
 
-pytestmark = pytest.mark.colab_parity
+ROOT = Path(__file__).resolve().parents[1]
 
 LABS = [p.stem for p in sorted((ROOT / "notebooks").glob("*.ipynb"))]
 ASSIGNMENTS = [p.stem for p in make_assignments.source_paths()]
@@ -39,8 +36,7 @@ def colab(tmp_path_factory, data_root):
     env = colab_parity.kernel_env(venv_python, wheel, scratch)
     env["CNNBOOK_DATA"] = str(data_root)
     yield venv_python, wheel, env, scratch
-    # What the setup and grader cells installed must not have replaced Colab's packages.
-    assert colab_parity.drifted_pins(venv_python) == {}
+    colab_parity.restore_venv(venv_python)  # the cache stays as it was made
 
 
 def test_pins_name_colab_source_date_and_the_packages_the_book_needs():
@@ -55,6 +51,7 @@ def test_pins_name_colab_source_date_and_the_packages_the_book_needs():
     assert all(dep in pins for dep in wheel_deps)
 
 
+@pytest.mark.colab_parity
 def test_the_wheel_carries_the_version_the_notebooks_install(colab):
     _, wheel, _, _ = colab
     version = sync_notebooks.book_version()
@@ -62,21 +59,23 @@ def test_the_wheel_carries_the_version_the_notebooks_install(colab):
     assert sync_notebooks.release_tag() == f"v{version}"
 
 
+@pytest.mark.colab_parity
 @pytest.mark.parametrize("name", LABS)
 def test_lab_runs_on_colab_packages(colab, name):
     venv_python, _, env, scratch = colab
     (job,) = colab_parity.lab_jobs([name])
     colab_parity.run_job(job, venv_python, env, scratch)
+    assert job.replaced == {}  # the setup cell replaced none of Colab's packages
 
 
+@pytest.mark.colab_parity
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_student_assignment_runs_on_colab_packages(colab, name):
-    """As handed out up to the first answer; then with the answers filled, all checks pass."""
+    """The student copy, its blanks filled with the solutions: every public check passes."""
     venv_python, _, env, scratch = colab
-    as_handed_out, filled = colab_parity.assignment_jobs(scratch / "assignments", [name])
-    assert as_handed_out.until_first_answer and not filled.until_first_answer
-    for job in (as_handed_out, filled):
-        colab_parity.run_job(job, venv_python, env, scratch)
+    (job,) = colab_parity.assignment_jobs(scratch / "assignments", [name])
+    colab_parity.run_job(job, venv_python, env, scratch)  # fails on any other replacement
+    assert set(job.replaced) <= colab_parity.OTTER_REPLACES
 
 
 def test_filling_answers_replaces_only_the_answer_cells():

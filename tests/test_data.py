@@ -297,6 +297,7 @@ def test_a_damaged_download_is_never_kept_and_a_good_one_works_later(
     message = str(caught.value)
     assert words in message and url in message
     assert "not kept" in message and "CNNBOOK_DATA" in message
+    assert ".part" not in message  # no temporary name that no longer exists
     # nothing stays in the cache: no archive, no reference hash, no half-extracted folder
     assert not any(p.is_file() for p in cache.rglob("*"))
     assert not (cache / "cats_and_dogs").exists()
@@ -496,3 +497,19 @@ def test_an_unreadable_photo_folder_gets_a_permission_error(data_root, monkeypat
     monkeypatch.setattr(Path, "iterdir", iterdir)
     with pytest.raises(data.DataPermissionError, match=r"validation/dogs"):
         data.cats_and_dogs_files("validation")
+
+
+def test_a_data_folder_one_may_not_enter_gets_a_permission_error(tmp_path, monkeypatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    monkeypatch.setenv(data.DATA_ENV, str(folder))
+    real_is_dir = Path.is_dir
+
+    def is_dir(self):
+        if self == folder:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_dir(self)
+
+    monkeypatch.setattr(Path, "is_dir", is_dir)
+    with pytest.raises(data.DataPermissionError, match=r"cannot look into .*locked"):
+        data.load_mnist()

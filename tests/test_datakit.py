@@ -244,3 +244,15 @@ def test_registered_files_join_the_kit(kit_server, tmp_path, monkeypatch):
     assert (kit / "weights" / "rung.weights.h5").read_bytes() == weights
     manifest = json.loads((kit / datakit.MANIFEST).read_text())
     assert "cats_and_dogs/train/cats/cat.1.jpg" in manifest["sha256"]
+
+
+def test_a_damaged_archive_is_not_kept_and_the_next_fetch_starts_over(kit_server, tmp_path):
+    kit = tmp_path / "kit"
+    good = kit_server.files["cats_and_dogs_filtered.zip"]
+    kit_server.files["cats_and_dogs_filtered.zip"] = good[: len(good) // 2] + b"\0" * 64
+    with pytest.raises(data.DataIntegrityError, match="not kept"):
+        datakit.fetch(kit, progress=False)
+    assert not (kit / "cats_and_dogs").exists()
+    assert not list((kit / datakit.DOWNLOADS).glob("cats_and_dogs_filtered.zip*"))
+    kit_server.files["cats_and_dogs_filtered.zip"] = good
+    assert states(datakit.fetch(kit, progress=False))["cats_and_dogs"] == "present"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def _code_blocks(body: list[str]) -> list[str]:
             while end < len(body) and not body[end].startswith(marker[0] * len(marker)):
                 end += 1
             if info in PYTHON_INFO:
-                blocks.append("\n".join(body[index + 1:end]))
+                blocks.append("\n".join(body[index + 1 : end]))
             index, previous_blank = end + 1, False
             continue
         if previous_blank and line.startswith("    ") and line.strip():
@@ -85,7 +86,7 @@ def solutions_in(text: str, where: str) -> list[Solution]:
         end = index + 1
         while end < len(lines) and lines[end].rstrip() != fence:
             end += 1
-        body = [line for line in lines[index + 1:end] if not line.startswith(":")]
+        body = [line for line in lines[index + 1 : end] if not line.startswith(":")]
         solution = Solution(where, opening.group(2) or f"line {index + 1}", _code_blocks(body))
         for line in body:
             reason = NOT_RUNNABLE.match(line.strip())
@@ -98,8 +99,12 @@ def solutions_in(text: str, where: str) -> list[Solution]:
 
 def notebook_solutions(path: Path) -> list[Solution]:
     cells = json.loads(path.read_text())["cells"]
-    return [solution for cell in cells if cell["cell_type"] == "markdown"
-            for solution in solutions_in("".join(cell["source"]), path.name)]
+    return [
+        solution
+        for cell in cells
+        if cell["cell_type"] == "markdown"
+        for solution in solutions_in("".join(cell["source"]), path.name)
+    ]
 
 
 def toc_pages() -> list[str]:
@@ -142,13 +147,39 @@ SOLUTIONS = solutions_by_lab()
 
 
 def test_the_parser_finds_fenced_indented_and_marked_solutions():
-    text = "\n".join([
-        "````{solution} a", ":class: dropdown", "", "Prose.", "", "```python", "x = 1",
-        "```", "", "````", "", "```{solution} b", "", "Words:", "", "    y = 2",
-        "    print(y)", "", "More words.", "```", "", "```{solution} c",
-        "% not runnable: needs a GPU", "", "```python", "import missing", "```", "```",
-        "```{solution} d", "Only prose.", "```",
-    ])
+    text = textwrap.dedent("""\
+        ````{solution} a
+        :class: dropdown
+
+        Prose.
+
+        ```python
+        x = 1
+        ```
+
+        ````
+
+        ```{solution} b
+
+        Words:
+
+            y = 2
+            print(y)
+
+        More words.
+        ```
+
+        ```{solution} c
+        % not runnable: needs a GPU
+
+        ```python
+        import missing
+        ```
+        ```
+        ```{solution} d
+        Only prose.
+        ```
+        """)
     found = {s.label: s for s in solutions_in(text, "test")}
     assert list(found) == ["a", "b", "c", "d"]
     assert found["a"].source == "x = 1"
@@ -158,8 +189,7 @@ def test_the_parser_finds_fenced_indented_and_marked_solutions():
 
 
 def test_every_lab_has_exercises_with_solutions():
-    for lab in ("01_convolution_by_hand", "02_edge_filters", "03_max_pooling",
-                "04_mnist_convnet"):
+    for lab in ("01_convolution_by_hand", "02_edge_filters", "03_max_pooling", "04_mnist_convnet"):
         solutions = SOLUTIONS[f"{lab}.ipynb"]
         assert sum(1 for s in solutions if s.code) >= 3, (lab, [s.label for s in solutions])
 
@@ -178,14 +208,24 @@ def test_solutions_run_after_their_lab(lab, data_root):
     notebook = nbformat.read(NOTEBOOKS / lab, as_version=4)
     first_solution = len(notebook.cells)
     for solution in runnable:
-        notebook.cells.append(nbformat.v4.new_code_cell(
-            f"# solution {solution.where}::{solution.label}\n{solution.source}"))
-    client = NotebookClient(notebook, timeout=1800, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+        notebook.cells.append(
+            nbformat.v4.new_code_cell(
+                f"# solution {solution.where}::{solution.label}\n{solution.source}"
+            )
+        )
+    client = NotebookClient(
+        notebook,
+        timeout=1800,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
     try:
         client.execute()
     except CellExecutionError as error:
-        ran_lab = all(cell.get("execution_count") for cell in notebook.cells[:first_solution]
-                      if cell.cell_type == "code")
+        ran_lab = all(
+            cell.get("execution_count")
+            for cell in notebook.cells[:first_solution]
+            if cell.cell_type == "code"
+        )
         where = "a solution" if ran_lab else "the lab itself"
         pytest.fail(f"{lab}: {where} failed:\n{str(error)[-4000:]}")

@@ -252,3 +252,68 @@ def test_build_modern_drops_one_ingredient_at_a_time(switch):
         assert model.loss == "mse"
     with pytest.raises(ValueError, match="head"):
         ladder.build_modern(INPUT_SHAPE, head="max")
+
+
+def test_source_results_sit_beside_rungs_one_to_five():
+    assert sorted(ladder.SOURCE_RESULTS) == [1, 2, 3, 4, 5]
+    assert ladder.source_summary(1) == "MSE 0.36, r 0.15"
+    assert ladder.source_summary(5) == "accuracy 0.75" and ladder.source_summary(6) == ""
+    # the source's MSEs are worse than always answering one half (0.25)
+    assert all(r["mse"] > 0.25 for r in ladder.SOURCE_RESULTS.values() if "mse" in r)
+
+
+def test_budget_stopping_waits_for_min_epochs_and_keeps_the_best_weights():
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.stop_training = False  # as fit sets it
+    stopper = ladder.BudgetStopping(patience=1, min_epochs=4)
+    stopper.set_model(model)
+    stopper.on_train_begin()
+    losses = [1.0, 2.0, 3.0, 4.0, 5.0]
+    stopped_at = None
+    for epoch, loss in enumerate(losses):
+        model.layers[-1].bias.assign([float(epoch)])
+        stopper.on_epoch_end(epoch, {"val_loss": loss})
+        if model.stop_training:
+            stopped_at = epoch + 1
+            break
+    assert stopped_at == 4, "it stopped before min_epochs or not at all"
+    stopper.on_train_end()
+    assert float(model.layers[-1].bias.numpy()[0]) == 0.0, "the best epoch's weights"
+
+
+def test_transfer_rung_trains_frozen_then_fine_tuned_with_random_weights(data_root):
+    """The code path of rung 7 without the ImageNet file: weights=None, a few photos."""
+    shape = (32, 40)  # MobileNetV2 takes nothing smaller than 32 x 32
+    train = photos.cats_and_dogs_photos("train", limit=16)
+    validation = photos.cats_and_dogs_photos("validation", limit=8)
+    train_data = photos.photo_dataset(train.paths, train.labels, shape, batch_size=8)
+    validation_data = photos.photo_dataset(validation.paths, validation.labels, shape)
+    model = ladder.build_transfer((*shape, 3), weights=None, seed=0)
+    backbone = model.get_layer("backbone")
+    assert not backbone.trainable and len(model.trainable_weights) == 2  # the head only
+    row = ladder.measure_rung(model, train_data, validation_data, num_epochs=1,
+                              test_data=validation_data, name="7. transfer")
+    assert 0.0 <= row["test_accuracy"] <= 1.0
+    ladder.fine_tune(model, num_layers=5)
+    assert 2 < len(model.trainable_weights) < len(model.weights)
+    assert not any(layer.trainable for layer in backbone.layers
+                   if isinstance(layer, keras.layers.BatchNormalization))
+    ladder.measure_rung(model, train_data, validation_data, num_epochs=1)
+
+
+def test_missing_pretrained_weights_name_the_file_to_place(tmp_path, monkeypatch):
+    from cnnbook import data
+
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+    remote = data.PRETRAINED_WEIGHTS["mobilenet_v2"]
+    monkeypatch.setitem(data.PRETRAINED_WEIGHTS, "mobilenet_v2", data.Remote(
+        "http://127.0.0.1:9/nothing.h5", remote.filename, None))  # nothing listens there
+    with pytest.raises(data.DataNotFoundError, match=remote.filename) as caught:
+        data.pretrained_weights_path()
+    assert "CNNBOOK_DATA" in str(caught.value)
+    (tmp_path / remote.filename).write_text("<html>captive portal</html>")
+    with pytest.raises(data.DataIntegrityError, match="not an HDF5"):
+        data.pretrained_weights_path()
+    assert (tmp_path / remote.filename).exists(), "the reader's file must be left in place"

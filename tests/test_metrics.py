@@ -153,7 +153,7 @@ def test_wilson_interval_is_symmetric_narrows_with_n_and_rejects_nonsense():
         high - low)
     assert metrics.accuracy_interval(0.8, 50) == pytest.approx((low, high))
     for bad in [(-1, 10), (11, 10), (1, 0), (1.5, 10)]:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="must be"):
             metrics.wilson_interval(*bad)
 
 

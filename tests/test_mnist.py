@@ -151,6 +151,7 @@ def test_train_fits_with_validation_and_returns_the_history(digits):
     assert isinstance(model.optimizer, keras.optimizers.RMSprop)
 
 
+@pytest.mark.slow  # trains the source's convnet on 4,500 real digits
 def test_train_learns_real_digits(data_root):
     from cnnbook.data import load_mnist
 

@@ -48,7 +48,8 @@ def taught_functions(notebook: str, **names) -> dict:
     if not definitions:
         raise AssertionError(f"{notebook} defines no function")
     namespace = {"np": np, "math": math, **names}
-    exec(compile(ast.Module(body=definitions, type_ignores=[]), notebook, "exec"), namespace)
+    code = compile(ast.Module(body=definitions, type_ignores=[]), notebook, "exec")
+    exec(code, namespace)  # noqa: S102  (the book's own notebooks, not user input)
     return namespace
 
 
@@ -65,8 +66,14 @@ def _random_conv_cases(count: int = 60):
         padding = ["valid", "same"][RNG.integers(2)]
         if padding == "valid":
             kernel_h, kernel_w = min(kernel_h, height), min(kernel_w, width)
-        cases.append((RNG.standard_normal((height, width)), RNG.standard_normal((kernel_h, kernel_w)),
-                      int(RNG.integers(1, 4)), padding))
+        cases.append(
+            (
+                RNG.standard_normal((height, width)),
+                RNG.standard_normal((kernel_h, kernel_w)),
+                int(RNG.integers(1, 4)),
+                padding,
+            )
+        )
     return cases
 
 
@@ -77,15 +84,22 @@ CONV_CASES = _random_conv_cases()
 def lab1():
     from numpy.lib.stride_tricks import sliding_window_view
 
-    return taught_functions("01_convolution_by_hand.ipynb", ops=ops, keras=keras, tf=tf,
-                            sliding_window_view=sliding_window_view)
+    return taught_functions(
+        "01_convolution_by_hand.ipynb",
+        ops=ops,
+        keras=keras,
+        tf=tf,
+        sliding_window_view=sliding_window_view,
+    )
 
 
 def test_lab1_output_size_and_same_padding_are_the_package_s(lab1):
     for n in range(1, 30):
         for k in range(1, 8):
             for stride in (1, 2, 3):
-                assert lab1["output_size"](n, k, stride, "same") == ops.output_size(n, k, stride, "same")
+                assert lab1["output_size"](n, k, stride, "same") == ops.output_size(
+                    n, k, stride, "same"
+                )
                 assert lab1["same_padding"](n, k, stride) == ops.same_padding(n, k, stride)
                 if k <= n:
                     assert lab1["output_size"](n, k, stride) == ops.output_size(n, k, stride)
@@ -95,8 +109,9 @@ def test_lab1_output_size_and_same_padding_are_the_package_s(lab1):
 def test_lab1_convolutions_are_the_package_s_and_tensorflow_s(lab1, name):
     taught, package = lab1[name], getattr(ops, name)
     for image, kernel, stride, padding in CONV_CASES:
-        expected = tf.nn.conv2d(image[None, :, :, None], kernel[:, :, None, None], stride,
-                                padding.upper()).numpy()[0, :, :, 0]
+        expected = tf.nn.conv2d(
+            image[None, :, :, None], kernel[:, :, None, None], stride, padding.upper()
+        ).numpy()[0, :, :, 0]
         np.testing.assert_allclose(taught(image, kernel, stride, padding), expected, atol=1e-12)
         np.testing.assert_allclose(package(image, kernel, stride, padding), expected, atol=1e-12)
 
@@ -105,15 +120,21 @@ def test_lab1_conv2d_nhwc_is_tensorflow_s():
     batch, bank = RNG.standard_normal((2, 9, 8, 3)), RNG.standard_normal((3, 3, 3, 5))
     for stride in (1, 2):
         for padding in ("valid", "same"):
-            np.testing.assert_allclose(ops.conv2d_nhwc(batch, bank, stride, padding),
-                                       tf.nn.conv2d(batch, bank, stride, padding.upper()).numpy(),
-                                       atol=1e-12)
+            np.testing.assert_allclose(
+                ops.conv2d_nhwc(batch, bank, stride, padding),
+                tf.nn.conv2d(batch, bank, stride, padding.upper()).numpy(),
+                atol=1e-12,
+            )
 
 
 def test_lab1_gradient_and_collapse_helpers(lab1):
     """The gradient formula and the combined kernel hold on more than the lab's one case."""
     for _ in range(5):
-        height, width, k = int(RNG.integers(4, 12)), int(RNG.integers(4, 12)), int(RNG.integers(1, 4))
+        height, width, k = (
+            int(RNG.integers(4, 12)),
+            int(RNG.integers(4, 12)),
+            int(RNG.integers(1, 4)),
+        )
         x, w = RNG.standard_normal((height, width)), RNG.standard_normal((k, k))
         upstream = RNG.standard_normal((height - k + 1, width - k + 1))
         image_gradient, kernel_gradient = lab1["conv2d_gradients"](x, w, upstream)
@@ -126,8 +147,9 @@ def test_lab1_gradient_and_collapse_helpers(lab1):
         second = RNG.standard_normal((2, 3))
         combined = lab1["combine_kernels"](w, second)
         if height >= combined.shape[0] and width >= combined.shape[1]:
-            np.testing.assert_allclose(ops.conv2d(x, combined),
-                                       ops.conv2d(ops.conv2d(x, w), second), atol=1e-10)
+            np.testing.assert_allclose(
+                ops.conv2d(x, combined), ops.conv2d(ops.conv2d(x, w), second), atol=1e-10
+            )
 
 
 def test_the_benchmark_result_supports_lab1_s_prose():
@@ -171,8 +193,11 @@ def test_lab3_max_pooling_is_the_package_s(lab3):
 def test_lab3_average_pooling_is_keras_s(lab3):
     for shape in [(3, 26, 26, 1), (2, 9, 7, 4), (1, 8, 8, 3)]:
         maps = RNG.standard_normal(shape).astype("float32")
-        np.testing.assert_allclose(lab3["average_pool_nhwc"](maps),
-                                   keras.layers.AveragePooling2D(2)(maps).numpy(), atol=1e-6)
+        np.testing.assert_allclose(
+            lab3["average_pool_nhwc"](maps),
+            keras.layers.AveragePooling2D(2)(maps).numpy(),
+            atol=1e-6,
+        )
 
 
 # ----- lab 4: the MNIST convnet -------------------------------------------------------------
@@ -218,14 +243,18 @@ def test_lab4_network_and_training_are_the_package_s(lab4, digits):
     from cnnbook import mnist
 
     def settings(network):
-        return [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})
-                for layer in network.layers]
+        return [
+            (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})
+            for layer in network.layers
+        ]
 
     train_images, train_labels, test_images, test_labels = digits
     inputs = mnist.preprocess(train_images[:512])
     models = []
-    for build, train in [(lab4["build_mnist_convnet"], lab4["train"]),
-                         (mnist.build_mnist_convnet, mnist.train)]:
+    for build, train in [
+        (lab4["build_mnist_convnet"], lab4["train"]),
+        (mnist.build_mnist_convnet, mnist.train),
+    ]:
         cnnbook.set_seed(42)
         model = build()
         models.append([w.copy() for w in model.get_weights()])
@@ -241,12 +270,16 @@ def test_lab4_network_and_training_are_the_package_s(lab4, digits):
 
     test_inputs = mnist.preprocess(test_images)
     predictions = ours.predict(test_inputs, verbose=0).argmax(axis=1)
-    np.testing.assert_array_equal(lab4["confusion_matrix"](test_labels, predictions),
-                                  mnist.confusion_matrix(test_labels, predictions))
-    for (name, a), (other, b) in zip(lab4["feature_maps"](ours, test_inputs[0]),
-                                     mnist.feature_maps(ours, test_inputs[0])):
+    np.testing.assert_array_equal(
+        lab4["confusion_matrix"](test_labels, predictions),
+        mnist.confusion_matrix(test_labels, predictions),
+    )
+    for (name, a), (other, b) in zip(
+        lab4["feature_maps"](ours, test_inputs[0]), mnist.feature_maps(ours, test_inputs[0])
+    ):
         assert name == other
         np.testing.assert_allclose(a, b, atol=1e-6)
     np.testing.assert_array_equal(
         np.transpose(ours.get_layer("conv_1").get_weights()[0][:, :, 0, :], (2, 0, 1)),
-        mnist.first_layer_filters(ours))
+        mnist.first_layer_filters(ours),
+    )

@@ -14,12 +14,20 @@ script do the same thing:
    wheel: the notebook's own setup cell installs it (``cnnbook`` is uninstalled before
    each notebook, as on a fresh Colab runtime), and the assignments' grader cell installs
    otter-grader as it does on Colab;
-4. the labs as they are; each student assignment twice: as handed out, from the top up to
-   its first answer cell (setup, grader and given code must run); then with every answer
-   cell filled with the solution from the teacher's copy, top to bottom, where every public
-   check (``grader.check``) must pass;
-5. afterwards, every pinned package must still have its pinned version: the setup and
-   grader cells must not replace Colab's own packages.
+4. the labs as they are; each student assignment as handed out, except that every answer
+   cell (the blanks, ``...``) holds the solution from the teacher's copy: so the setup
+   cell, otter's grader cell (on its Colab path: the checks unpacked from the cell, since
+   the notebook is not a file there), the given code and the hand-in cells run exactly as a
+   student gets them, top to bottom, and every public check (``grader.check``) must pass.
+   A blank copy cannot run to the end (its blanks are ``...``), and a run that stops at the
+   first blank would prove less than this one, which runs the same cells and more;
+5. after each notebook, every pinned package must still have its pinned version: the
+   setup cell must not replace Colab's own packages. The one known exception is the
+   assignments' grader cell: otter-grader 7 requires ipywidgets 8, so installing it
+   replaces Colab's ipywidgets 7.7.1 (and a few more, ``OTTER_REPLACES``); that is allowed,
+   and reported, and anything else fails. Before each lab the environment is put back as
+   it was made (``restore_venv``), as a fresh Colab runtime would be; the assignments run
+   one after the other as in one Colab session (otter stays installed, cnnbook does not).
 
     python tools/colab_parity.py                 # everything
     python tools/colab_parity.py 04_mnist_convnet 02_edge_filters   # some notebooks
@@ -36,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +54,13 @@ COLAB_PYTHON = "3.13"
 PYTHON_ENV = "CNNBOOK_COLAB_PYTHON"  # a Python 3.13 interpreter to use
 CACHE_ENV = "CNNBOOK_COLAB_VENV_CACHE"
 ANSWER_TAG = "otter_answer_cell"
+PRISTINE = "cnnbook-pristine-freeze.txt"  # the environment as made: restored before each run
+# otter-grader 7 requires ipywidgets>=8.1.5 (and requests>=2.31, wrapt<2): the assignments'
+# grader cell replaces these of Colab's packages, on Colab as here. Known, reported, allowed;
+# any other replacement fails the run.
+OTTER_REPLACES = frozenset(
+    {"ipywidgets", "widgetsnbextension", "jupyterlab-widgets", "requests", "wrapt"}
+)
 NOTEBOOK_TIMEOUT_S = 1200
 
 if __package__:
@@ -111,26 +126,60 @@ def venv_key(python: Path, pins: Path = PINS) -> str:
 def colab_venv(python: Path, pins: Path = PINS, log=print) -> Path:
     """The cached environment for ``pins``, made (once) if missing; returns its python.
 
-    A marker file is written last: an environment left half-made by an interrupted run
-    has none and is made again. A lock keeps two runs from making it at once.
+    Its ``pip freeze`` is written last, as the marker that it is complete (one left
+    half-made by an interrupted run has none and is made again), and is what
+    :func:`restore_venv` brings it back to. A lock keeps two runs from making it at once.
     """
     import fcntl
 
     folder = cache_root() / venv_key(python, pins)
-    ready = folder / "cnnbook-pins-installed"
+    pristine = folder / PRISTINE
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f"{folder.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if ready.exists():
+        if pristine.exists():
             log(f"reusing the Colab environment {folder}")
+            restore_venv(folder / "bin" / "python")
             return folder / "bin" / "python"
         log(f"making the Colab environment {folder} (cold: several minutes)")
         if folder.exists():  # half-made by an interrupted run: our own cache, remade
             shutil.rmtree(folder)
         _run([str(python), "-m", "venv", str(folder)])
-        _run([str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", "-r", str(pins)])
-        ready.write_text(pins.read_text())
-    return folder / "bin" / "python"
+        venv_python = folder / "bin" / "python"
+        _run([str(venv_python), "-m", "pip", "install", "--quiet", "-r", str(pins)])
+        frozen = _run([str(venv_python), "-m", "pip", "freeze", "--all"]).stdout
+        pristine.write_text(frozen)
+    return venv_python
+
+
+def restore_venv(venv_python: Path) -> None:
+    """Put the environment back as it was made: what notebooks installed goes, pins return.
+
+    Each notebook then starts as on a fresh Colab runtime (otter-grader, which the
+    assignments' grader cell installs, is not part of Colab).
+    """
+    pristine = venv_python.parent.parent / PRISTINE
+    wanted = _frozen(pristine.read_text())
+    have = _frozen(_run([str(venv_python), "-m", "pip", "freeze", "--all"]).stdout)
+    extra = sorted(set(have) - set(wanted))
+    if extra:
+        _run([str(venv_python), "-m", "pip", "uninstall", "--quiet", "-y", *extra])
+    changed = [f"{name}=={wanted[name]}" for name in wanted if have.get(name) != wanted[name]]
+    if changed:
+        _run([str(venv_python), "-m", "pip", "install", "--quiet", "--no-deps", *changed])
+
+
+def _frozen(text: str) -> dict[str, str]:
+    """``{name: version}`` of a ``pip freeze``; a direct install (``name @ url``) as its url."""
+    found = {}
+    for line in text.splitlines():
+        if " @ " in line:
+            name, url = line.split(" @ ", 1)
+            found[normalise(name)] = url.strip()
+        elif "==" in line:
+            name, version = line.split("==", 1)
+            found[normalise(name)] = version.strip()
+    return found
 
 
 def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -173,7 +222,8 @@ class Job:
 
     name: str
     notebook: dict
-    until_first_answer: bool = False
+    installs_otter: bool = False  # the assignments' grader cell installs otter-grader
+    replaced: dict = field(default_factory=dict)  # Colab packages the run replaced
 
 
 def lab_jobs(names: list[str] | None = None) -> list[Job]:
@@ -199,16 +249,16 @@ def filled_with_solutions(student: dict, teacher: dict) -> dict:
 
 
 def assignment_jobs(out: Path, names: list[str] | None = None) -> list[Job]:
-    """Each student copy, as handed out (up to the first answer) and with the answers filled."""
+    """Each student copy, built by make_assignments, with its answer cells filled."""
     jobs = []
     for source in make_assignments.source_paths():
         if names and source.stem not in names:
             continue
         folder = make_assignments.build_one(source, out)
-        student = json.loads((folder / "student" / source.name).read_text())
-        teacher = json.loads((folder / "autograder" / source.name).read_text())
-        jobs.append(Job(f"{source.stem} (student copy)", student, until_first_answer=True))
-        jobs.append(Job(f"{source.stem} (answers filled)", filled_with_solutions(student, teacher)))
+        student = json.loads(make_assignments.student_copy(folder).read_text())
+        teacher = json.loads(make_assignments.solutions_copy(folder).read_text())
+        filled = filled_with_solutions(student, teacher)
+        jobs.append(Job(f"{source.stem} (student copy)", filled, installs_otter=True))
     return jobs
 
 
@@ -220,19 +270,15 @@ from nbclient import NotebookClient
 
 job = json.load(open(sys.argv[1]))
 notebook = nbformat.reads(json.dumps(job["notebook"]), as_version=4)
-if job["until_first_answer"]:
-    cells = notebook.cells
-    first = next(i for i, c in enumerate(cells) if "otter_answer_cell" in c.metadata.get("tags", []))
-    notebook.cells = cells[:first]
 notebook.cells.append(nbformat.v4.new_code_cell(job["final_check"]))
 NotebookClient(notebook, timeout=job["timeout"], kernel_name="python3",
                resources={"metadata": {"path": job["workdir"]}}).execute()
-if not job["until_first_answer"]:
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and "grader.check(" in cell.source:
-            text = json.dumps(cell.outputs)
-            if "passed" not in text or "failed" in text.lower():
-                sys.exit("a public check did not pass:\n" + cell.source + "\n" + text[-2000:])
+for cell in notebook.cells:  # the public checks' results, as the student sees them
+    calls = [line for line in cell.source.splitlines() if line.startswith("grader.check(")]
+    if cell.cell_type == "code" and calls:
+        text = json.dumps(cell.outputs)
+        if "passed" not in text or "failed" in text.lower():
+            sys.exit(f"a public check did not pass: {calls}\n{text[-2000:]}")
 """
 
 FINAL_CHECK = """\
@@ -241,6 +287,9 @@ assert "google.colab" in sys.modules, "the stand-in google.colab was not importe
 assert sys.prefix == {prefix!r}, sys.prefix
 assert cnnbook.__file__.startswith({prefix!r}), cnnbook.__file__
 assert cnnbook.__version__ == {version!r}, cnnbook.__version__
+# the setup cell installed this very wheel (pip records where a package came from)
+from importlib.metadata import distribution
+assert {wheel_url!r} in distribution("cnnbook").read_text("direct_url.json"), "another cnnbook"
 print("ran on Python", sys.version.split()[0], "with cnnbook", cnnbook.__version__)"""
 
 
@@ -285,14 +334,21 @@ def kernel_env(venv_python: Path, wheel: Path, scratch: Path) -> dict[str, str]:
 def run_job(job: Job, venv_python: Path, env: dict[str, str], scratch: Path) -> float:
     """Run one notebook from a fresh folder outside the repository; returns its seconds."""
     workdir = Path(tempfile.mkdtemp(prefix="notebook-", dir=scratch))
-    _run([str(venv_python), "-m", "pip", "uninstall", "--quiet", "-y", "cnnbook"], env=env)
+    if job.installs_otter:  # one Colab session for the assignments: otter stays (it is slow
+        # to install), cnnbook goes, so that the setup cell installs it again
+        _run([str(venv_python), "-m", "pip", "uninstall", "--quiet", "-y", "cnnbook"])
+    else:  # a fresh Colab runtime: no cnnbook, no otter, Colab's pins
+        restore_venv(venv_python)
     prefix = str(venv_python.parent.parent)
     spec = {
         "notebook": job.notebook,
-        "until_first_answer": job.until_first_answer,
         "workdir": str(workdir),
         "timeout": NOTEBOOK_TIMEOUT_S,
-        "final_check": FINAL_CHECK.format(prefix=prefix, version=sync_notebooks.book_version()),
+        "final_check": FINAL_CHECK.format(
+            prefix=prefix,
+            version=sync_notebooks.book_version(),
+            wheel_url=Path(env[sync_notebooks.INSTALL_ENV]).resolve().as_uri(),
+        ),
     }
     job_file = workdir.parent / f"{workdir.name}.json"
     job_file.write_text(json.dumps(spec))
@@ -304,9 +360,15 @@ def run_job(job: Job, venv_python: Path, env: dict[str, str], scratch: Path) -> 
         capture_output=True,
         text=True,
     )
+    seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(f"{job.name} failed in the Colab environment:\n{result.stderr[-6000:]}")
-    return time.perf_counter() - started
+    drift = drifted_pins(venv_python)
+    allowed = OTTER_REPLACES if job.installs_otter else frozenset()
+    if set(drift) - allowed:
+        raise RuntimeError(f"{job.name} replaced Colab's packages (pinned, now): {drift}")
+    job.replaced = drift
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,11 +387,10 @@ def main(argv: list[str] | None = None) -> int:
         env = kernel_env(venv_python, wheel, scratch)
         jobs = lab_jobs(args.names) + assignment_jobs(scratch / "assignments", args.names)
         for job in jobs:
-            print(f"{job.name}: {run_job(job, venv_python, env, scratch):.0f} s", flush=True)
-    drift = drifted_pins(venv_python)
-    if drift:
-        print(f"the notebooks replaced Colab's packages: {drift}")
-        return 1
+            seconds = run_job(job, venv_python, env, scratch)
+            replaced = f"; replaced {job.replaced}" if job.replaced else ""
+            print(f"{job.name}: {seconds:.0f} s{replaced}", flush=True)
+    restore_venv(venv_python)
     print(f"all {len(jobs)} runs passed in {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -235,10 +235,19 @@ def build_one(source: Path, out_root: Path) -> Path:
         assigned = Path(scratch) / "out"
         # Our own check (--check) grades the finished notebooks, so otter's is skipped.
         result = subprocess.run(
-            [sys.executable, "-m", "otter", "assign", "--no-run-tests", "--no-pdfs",
-             str(master), str(assigned)],
+            [
+                sys.executable,
+                "-m",
+                "otter",
+                "assign",
+                "--no-run-tests",
+                "--no-pdfs",
+                str(master),
+                str(assigned),
+            ],
             capture_output=True,
             text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise RuntimeError(
@@ -343,15 +352,20 @@ def grade_command(args) -> int:
             graded = grader.grade(path)
             grades.append(graded)
             note = "; ".join(graded.problems)
-            print(f"{path.name}: {graded.total:g}/{graded.out_of:g} ({graded.seconds:.0f} s)"
-                  + (f"  [{note}]" if note else ""))
+            print(
+                f"{path.name}: {graded.total:g}/{graded.out_of:g} ({graded.seconds:.0f} s)"
+                + (f"  [{note}]" if note else "")
+            )
     finally:  # whatever happens, every submission gets a row
-        for path in paths[len(grades):]:
+        for path in paths[len(grades) :]:
             missing = Grade(path.name, possible=grader.possible())
             missing.problems.append("not graded: grading was interrupted")
             grades.append(missing)
-        write_grades(grades, Path(args.csv) if args.csv else None,
-                     Path(args.written) if args.written else None)
+        write_grades(
+            grades,
+            Path(args.csv) if args.csv else None,
+            Path(args.written) if args.written else None,
+        )
         for written in (args.csv, args.written):
             if written:
                 print(f"wrote {written}")
@@ -380,15 +394,28 @@ def grade_parser() -> argparse.ArgumentParser:
     parser.add_argument("--csv", help="write the marks to this CSV file")
     parser.add_argument("--written", help="collect the written answers in this Markdown file")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="the build folder")
-    parser.add_argument("--timeout", type=float, default=sandbox.Limits.seconds,
-                        help="seconds one submission may run (default %(default)g)")
-    parser.add_argument("--memory-gb", type=float, default=8,
-                        help="address space one submission may use (default %(default)g GiB)")
-    parser.add_argument("--seed", help="a secret (hex) for the random inputs, to regrade "
-                        "identically; by default a new one each run")
-    parser.add_argument("--unsafe-no-sandbox", action="store_true",
-                        help="run students' code without the sandbox, with your rights "
-                        "(only for work you trust)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=sandbox.Limits.seconds,
+        help="seconds one submission may run (default %(default)g)",
+    )
+    parser.add_argument(
+        "--memory-gb",
+        type=float,
+        default=8,
+        help="address space one submission may use (default %(default)g GiB)",
+    )
+    parser.add_argument(
+        "--seed",
+        help="a secret (hex) for the random inputs, to regrade "
+        "identically; by default a new one each run",
+    )
+    parser.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="run students' code without the sandbox, with your rights (only for work you trust)",
+    )
     return parser
 
 

@@ -11,7 +11,8 @@ Each helper lives here once and is taught in full in the lab that introduces it:
 - ``cnnbook.timing``: how fast those convolutions are, next to TensorFlow (benchmarks);
 - ``cnnbook.checks``: the argument checks the modules share;
 - ``cnnbook.kernels``: the named 3x3 kernels (edges, Sobel, blur, sharpen, identity);
-- ``cnnbook.widgets``: kernel sliders (ipywidgets) and the in-browser kernel playground;
+- ``cnnbook.widgets``: kernel sliders (ipywidgets), the in-browser kernel playground and
+  the model explorer (``cnnbook.explorer`` carries a Keras model into the page);
 - ``cnnbook.mnist``: preprocessing, the MNIST convnet, training, looking inside;
 - ``cnnbook.photos``: checked photo folders and the streaming tf.data pipeline;
 - ``cnnbook.ladder`` and ``cnnbook.metrics``: the cats-vs-dogs rungs and their scores,

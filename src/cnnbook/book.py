@@ -13,7 +13,6 @@ from cnnbook.config import quick_mode
 
 if TYPE_CHECKING:
     from IPython.display import HTML
-    from matplotlib.figure import Figure
 
 MODE_BANNER_KEY = "quick_mode_banner"
 QUICK_MODE_TEXT = (
@@ -269,7 +268,7 @@ def readable_number(value) -> str:
         return f"{value:,}"
     if value != value:  # NaN
         return "–"
-    size = abs(value)
+    size: float = abs(value)  # type: ignore[arg-type]
     if size >= 100:
         return f"{value:,.0f}"
     return f"{value:.1f}" if size >= 10 else f"{value:.2f}" if size >= 1 else f"{value:.3g}"
@@ -289,7 +288,7 @@ def styled_table(frame, formats: dict | None = None):
     return styler
 
 
-def html_table(rows: list[dict]) -> "HTML":
+def html_table(rows: list[dict]) -> HTML:
     """Dicts that share their keys as an HTML table (whole numbers with thousands commas)."""
     import html
 

@@ -100,6 +100,20 @@ REMOTES = {
     ),
 }
 
+#: ImageNet-pretrained weights for the cats-vs-dogs transfer rung, from Keras's own store
+#: (MobileNetV2, width 1.0, trained at 128 x 128, without its classifier). No checksum is
+#: published: the first download's SHA-256 is recorded beside it, and the file must be
+#: an HDF5 file.
+PRETRAINED_WEIGHTS = {
+    "mobilenet_v2": Remote(
+        url="https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
+        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_128_no_top.h5",
+        filename="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_128_no_top.h5",
+        sha256=None,
+    ),
+}
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
 KITTENS_SHA256 = "f75fd653f00b62738c0006002fdfce667e6754212b2f406390f459141d920925"
 
 
@@ -110,7 +124,11 @@ def data_root() -> Path | None:
     if not value:
         return None
     root = Path(value).expanduser().resolve()
-    if not root.is_dir():
+    try:
+        is_folder = root.is_dir()
+    except PermissionError as error:
+        raise _permission_error(root, "look into", error) from error
+    if not is_folder:
         raise DataNotFoundError(
             f"{DATA_ENV}={value!r} is not a folder. Point {DATA_ENV} at a folder laid out "
             f"like this, or unset it to use the cache and downloads:\n{EXPECTED_LAYOUT}"
@@ -191,7 +209,8 @@ def download(remote: Remote, target: Path, check: Callable[[Path], None] | None 
                 check(tmp)
             except DataIntegrityError as error:
                 raise DataIntegrityError(
-                    f"The download of {remote.url} is damaged and was not kept: {error}\n"
+                    f"The download of {remote.url} is damaged and was not kept as {target}: "
+                    f"{str(error).replace(str(tmp), 'the downloaded file')}\n"
                     f"Try again later (on a network that does not redirect you to a login "
                     f"page), or set {DATA_ENV} to a folder holding a copy you trust."
                 ) from error
@@ -506,6 +525,42 @@ def cats_and_dogs_files(split: str = "train") -> dict[str, list[Path]]:
         validation, test = _halves(_listed(root / "validation" / label), TEST_SPLIT_SEED + index)
         files[label] = validation if split == "validation" else test
     return files
+
+
+# --------------------------------------------------------------------------- weights
+def pretrained_weights_path(name: str = "mobilenet_v2") -> Path:
+    """The file of pretrained weights ``name``: in ``CNNBOOK_DATA``, the cache, or a
+    single download into the cache (checked to be HDF5, its hash recorded).
+
+    Offline, the error names the file to place in ``CNNBOOK_DATA`` and where to get it.
+    """
+    if name not in PRETRAINED_WEIGHTS:
+        raise ValueError(
+            f"no pretrained weights named {name!r}; known: {sorted(PRETRAINED_WEIGHTS)}")
+    remote = PRETRAINED_WEIGHTS[name]
+    looked = _candidates((remote.filename, f"weights/{remote.filename}"))
+    found = _first_existing(looked)
+    if found is None:
+        target = cache_root() / "weights" / remote.filename
+        try:
+            found = download(remote, target)
+        except OSError as error:
+            places = "\n".join(f"  - {p}" for p in looked) or "  - (nowhere)"
+            raise DataNotFoundError(
+                f"The ImageNet weights {remote.filename} are not here (looked in:\n{places}\n"
+                f"and the download failed: {error}). To use them offline, download\n  "
+                f"{remote.url}\nelsewhere and put the file, unchanged, in ${DATA_ENV}."
+            ) from error
+        if remote.sha256 is None:
+            target.with_name(target.name + ".sha256").write_text(sha256_of(target) + "\n")
+    with open(found, "rb") as handle:
+        if handle.read(len(_HDF5_SIGNATURE)) != _HDF5_SIGNATURE:
+            raise DataIntegrityError(
+                f"{found} is not an HDF5 weights file (a page saved instead, or a download "
+                "cut short?). It was left in place: replace it with the file from "
+                f"{remote.url}, or remove it to download again."
+            )
+    return found
 
 
 # --------------------------------------------------------------------------- kittens

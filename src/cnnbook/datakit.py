@@ -142,6 +142,12 @@ class ResumableDownloader:
             elif response.status_code in (200, 206):
                 if response.status_code == 200:
                     have = 0  # the server ignored Range: start again
+                elif not response.headers.get("Content-Range", "").startswith(f"bytes {have}-"):
+                    part.unlink()
+                    raise DownloadError(
+                        f"{url} sent another part of the file than the one asked for; the "
+                        "partial download was discarded. Run the same command again."
+                    )
                 _refuse_web_page(url, response.headers.get("Content-Type", ""))
                 # Keep every byte that arrives, even when the connection closes early: the
                 # size is compared with Content-Length below, and the rest is asked for later.
@@ -343,10 +349,10 @@ def _fetch_cats_and_dogs(root: Path, progress: bool) -> None:
                         f"{archive} does not hold the cats_and_dogs_filtered layout"
                     )
                 inner.rename(root / "cats_and_dogs")
-    except zipfile.BadZipFile as error:
-        archive.unlink()  # our own download, not a reader's file
+    except (zipfile.BadZipFile, data.DataIntegrityError) as error:
+        archive.unlink()  # our own download, not a reader's file: the next fetch starts over
         raise data.DataIntegrityError(
-            f"{remote.url} did not bring a zip archive ({error}); it was not kept. "
+            f"{remote.url} did not bring the photos' zip archive ({error}); it was not kept. "
             "Run the command again."
         ) from error
 

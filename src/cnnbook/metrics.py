@@ -226,7 +226,7 @@ def accuracy_interval(accuracy: float, n: int, confidence: float = 0.95
 
 
 # --------------------------------------------------------------------------- ranking
-def roc_curve(scores, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def roc_curve(scores: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """False- and true-positive rates at every distinct threshold, and the thresholds.
 
     A photo is called a dog when its score is at least the threshold. The curve starts
@@ -248,14 +248,14 @@ def roc_curve(scores, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return fpr, tpr, np.r_[np.inf, sorted_scores[last]]
 
 
-def roc_auc(scores, labels) -> float:
+def roc_auc(scores: ArrayLike, labels: ArrayLike) -> float:
     """Area under the ROC curve: the chance that a random dog scores above a random cat
     (ties count one half). 0.5 is no better than guessing; 1 is a perfect ranking."""
     fpr, tpr, _ = roc_curve(scores, labels)
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
-def point_biserial_correlation(scores, labels) -> float:
+def point_biserial_correlation(scores: ArrayLike, labels: ArrayLike) -> float:
     """Pearson's correlation when one variable is binary: the point-biserial correlation.
 
     It equals ``pearson_correlation`` (the same formula) and depends on how far apart the

@@ -252,7 +252,7 @@ def show_panels(panels: Sequence[tuple[np.ndarray, str, str]], cols: int | None 
                              squeeze=False)
     signed = [np.abs(np.asarray(a, float)).ravel() for a, _, style in panels if style == "signed"]
     limit = float(np.quantile(np.concatenate(signed), 0.995)) if signed else 1.0
-    for ax, (values, title, style) in zip(axes.flat, panels):
+    for ax, (values, title, style) in zip(axes.flat, panels, strict=False):  # spare axes
         if style == "grey":
             ax.imshow(values, cmap="gray", vmin=0, vmax=1)
         elif style == "signed":

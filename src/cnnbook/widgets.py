@@ -13,9 +13,10 @@
 
 The two kernel widgets use the conventions of ``conv2d(image, kernel, padding="same")``
 on the grey photo with values in [0, 1], take their presets from
-:data:`cnnbook.kernels.PRESETS`, and show the output through one display mapping, :func:`to_display`: the absolute value, clipped
-to [0, 1] (black is 0, white is 1 or more). An edge of either sign shows up white; a
-flat area under an edge kernel goes black; blur and identity show the photo as it is.
+:data:`cnnbook.kernels.PRESETS`, and show the output through one display mapping,
+:func:`to_display`: the absolute value, clipped to [0, 1] (black is 0, white is 1 or
+more). An edge of either sign shows up white; a flat area under an edge kernel goes
+black; blur and identity show the photo as it is.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import json
 import sys
 import uuid
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -36,6 +37,9 @@ from cnnbook.kernels import KERNEL_SHAPE, PRESETS, presets_as_lists
 from cnnbook.ops import conv2d
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import keras
     from IPython.display import HTML
 
 __all__ = [
@@ -354,8 +358,9 @@ def kernel_playground(
         )
     height, width = photo.shape
     source = "data:image/png;base64," + base64.b64encode(png_bytes(photo)).decode("ascii")
-    data = json.dumps({"presets": presets_as_lists(), "initial": preset,
-                       "maxUploadSide": MAX_UPLOAD_SIDE})
+    data = json.dumps(
+        {"presets": presets_as_lists(), "initial": preset, "maxUploadSide": MAX_UPLOAD_SIDE}
+    )
     script, style = (_package_text(name) for name in PLAYGROUND_FILES)
     ident = f"cnnbook-playground-{uuid.uuid4().hex[:12]}"
     return HTML(
@@ -399,7 +404,9 @@ MAX_EXPLORER_EXAMPLES = 100
 DIGIT_NAMES = tuple(str(digit) for digit in range(10))
 
 
-def _explorer_examples(examples, input_shape, class_names, input_kind) -> dict | None:
+def _explorer_examples(
+    examples: object, input_shape: list[int], class_names: list[str], input_kind: str
+) -> dict | None:
     """The examples as bytes (0..255) for the page, with a title for the picker each."""
     if examples is None:
         return None
@@ -417,15 +424,15 @@ def _explorer_examples(examples, input_shape, class_names, input_kind) -> dict |
             f"got shape {images.shape}"
         )
     if not 1 <= len(images) <= MAX_EXPLORER_EXAMPLES:
-        raise ValueError(f"give between 1 and {MAX_EXPLORER_EXAMPLES} examples, "
-                         f"not {len(images)}")
+        raise ValueError(f"give between 1 and {MAX_EXPLORER_EXAMPLES} examples, not {len(images)}")
     if images.dtype == np.uint8:
         pixels = images
     elif images.dtype.kind in "biuf":
         values = images.astype(np.float64)
         if not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1:
-            raise ValueError("examples must be uint8 images or floats in [0, 1] "
-                             "(divide 8-bit pixels by 255)")
+            raise ValueError(
+                "examples must be uint8 images or floats in [0, 1] (divide 8-bit pixels by 255)"
+            )
         pixels = np.rint(values * 255).astype(np.uint8)
     else:
         raise ValueError(f"examples must hold numbers, not {images.dtype} values")
@@ -439,24 +446,38 @@ def _explorer_examples(examples, input_shape, class_names, input_kind) -> dict |
         title = f"{noun} {index + 1}"
         if labels is not None:
             label = labels[index]
-            named = (class_names[int(label)]
-                     if np.issubdtype(type(label), np.integer) and 0 <= label < len(class_names)
-                     else str(label))
+            named = (
+                class_names[int(label)]
+                if np.issubdtype(type(label), np.integer) and 0 <= label < len(class_names)
+                else str(label)
+            )
             title += f" (a {named})"
         titles.append(title)
-    return {"pixels": base64.b64encode(pixels.tobytes()).decode("ascii"), "titles": titles,
-            "prompt": f"Or pick a test {noun}:" if input_kind == "drawing"
-            else f"Or pick a {noun}:"}
+    from cnnbook.explorer import encode_85
+
+    return {
+        "pixels": encode_85(pixels.tobytes()),
+        "length": int(pixels.size),
+        "titles": titles,
+        "prompt": f"Or pick a test {noun}:" if input_kind == "drawing" else f"Or pick a {noun}:",
+    }
 
 
-def model_explorer(model, examples=None, class_names=None, title: str | None = None,
-                   input_kind: str = "auto", input_scale: float = 1 / 255,
-                   maps_per_layer: int = 8, score_name: str | None = None,
-                   encoding: str = "auto") -> "HTML":
+def model_explorer(
+    model: keras.Model,
+    examples: object = None,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+    input_kind: str = "auto",
+    input_scale: float = 1 / 255,
+    maps_per_layer: int = 8,
+    score_name: str | None = None,
+    encoding: str = "auto",
+) -> HTML:
     """A trained Keras model, live in the page: its forward pass runs in the browser.
 
     Like :func:`kernel_playground`, the result is one self-contained HTML snippet (an
-    IPython ``HTML``): the model's layers as JSON and its weights in base64 (see
+    IPython ``HTML``): the model's layers as JSON and its weights as text (see
     :mod:`cnnbook.explorer` for the encoding and the layers it can compute), and the
     package's ``explorer.js`` and ``explorer.css`` inline. Nothing is fetched and no
     Python runs behind it, so it works in Jupyter, on Colab and glued into a book page.
@@ -486,31 +507,42 @@ def model_explorer(model, examples=None, class_names=None, title: str | None = N
     description, blob = explorer.describe_model(model, encoding=encoding)
     if len(blob) > MAX_EXPLORER_WEIGHT_BYTES:
         raise ValueError(
-            f"model {model.name!r} needs {len(blob):,} bytes of weights even at two bytes a "
-            f"weight; a page carries at most {MAX_EXPLORER_WEIGHT_BYTES:,}: use fewer kernels"
+            f"model {model.name!r} needs {len(blob):,} bytes of weights "
+            f"({description['encoding']}); a page carries at most "
+            f"{MAX_EXPLORER_WEIGHT_BYTES:,}: use fewer kernels or smaller dense layers"
         )
-    height, width, channels = description["inputShape"]
+    channels = description["inputShape"][2]
     if input_kind == "auto":
         input_kind = "drawing" if channels == 1 else "photo"
     if input_kind not in ("drawing", "photo"):
         raise ValueError(f"input_kind must be 'auto', 'drawing' or 'photo', not {input_kind!r}")
     if channels not in (1, 3):
-        raise ValueError(f"the explorer feeds grey or RGB images; the model wants {channels} "
-                         "channels")
+        raise ValueError(
+            f"the explorer feeds grey or RGB images; the model wants {channels} channels"
+        )
     if input_kind == "drawing" and channels != 1:
         raise ValueError("input_kind='drawing' needs a model with one (grey) input channel")
     if not (isinstance(input_scale, (int, float)) and 0 < input_scale <= 1):
         raise ValueError(f"input_scale must be a number in (0, 1], not {input_scale!r}")
     if not isinstance(maps_per_layer, (int, np.integer)) or not 0 <= maps_per_layer <= 256:
-        raise ValueError(f"maps_per_layer must be an integer from 0 to 256, "
-                         f"not {maps_per_layer!r}")
+        raise ValueError(f"maps_per_layer must be an integer from 0 to 256, not {maps_per_layer!r}")
     units = description["layers"][-1]["outputShape"][0]
     activation = description["layers"][-1].get("activation", "linear")
-    output_kind = ("binary" if units == 1 and activation == "sigmoid" else
-                   "probabilities" if activation in ("softmax", "sigmoid") else "other")
+    output_kind = (
+        "binary"
+        if units == 1 and activation == "sigmoid"
+        else "probabilities"
+        if activation in ("softmax", "sigmoid")
+        else "other"
+    )
     if class_names is None:
-        class_names = (DIGIT_NAMES if units == 10 else ("0", "1") if output_kind == "binary"
-                       else tuple(f"output {k}" for k in range(units)))
+        class_names = (
+            DIGIT_NAMES
+            if units == 10
+            else ("0", "1")
+            if output_kind == "binary"
+            else tuple(f"output {k}" for k in range(units))
+        )
     class_names = [str(name) for name in class_names]
     wanted = 2 if output_kind == "binary" else units
     if len(class_names) != wanted:
@@ -523,7 +555,8 @@ def model_explorer(model, examples=None, class_names=None, title: str | None = N
     }
     data = {
         "model": description,
-        "weights": base64.b64encode(blob).decode("ascii"),
+        "weights": explorer.encode_85(blob),
+        "alphabet": explorer.ALPHABET_85,
         "inputKind": input_kind,
         "inputScale": float(input_scale),
         "classNames": class_names,
@@ -531,10 +564,13 @@ def model_explorer(model, examples=None, class_names=None, title: str | None = N
         "outputCaption": captions[output_kind],
         "scoreName": score_name,
         "mapsPerLayer": int(maps_per_layer),
-        "mapsCaption": ("Feature maps of every convolution and pooling layer, each scaled to "
-                        "its own largest value: red positive, blue negative, white zero."),
-        "examples": _explorer_examples(examples, description["inputShape"], class_names,
-                                       input_kind),
+        "mapsCaption": (
+            "Feature maps of every convolution and pooling layer, each scaled to "
+            "its own largest value: red positive, blue negative, white zero."
+        ),
+        "examples": _explorer_examples(
+            examples, description["inputShape"], class_names, input_kind
+        ),
     }
     script, style = (explorer.package_text(name) for name in EXPLORER_FILES)
     title = title or f"Explore the trained network ({model.name})"

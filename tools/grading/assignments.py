@@ -15,16 +15,25 @@ import numpy as np
 
 from .plan import Answers, Plan, WrongAnswer, expect, expect_close
 
-#: Modules an answer must not use, per assignment: the book's reference, or a library
-#: that does the question's work. Found by grading.flags; listed for the teacher.
-HAND_CONVOLUTION = ("cnnbook.ops", "tensorflow", "keras", "torch", "scipy.signal",
-                    "scipy.ndimage", "jax", "skimage")
-FORBIDDEN = {
-    "01_convolution": HAND_CONVOLUTION,
-    "02_edge_filters": (),
-    "03_max_pooling": HAND_CONVOLUTION,
-    "04_mnist": (),
-    "05_cats_vs_dogs": ("cnnbook.metrics", "sklearn.metrics"),
+#: Modules an answer must not use, per assignment and question ("*": every question):
+#: the book's reference, or a library that does the question's work. Found by
+#: grading.flags in the student's own cells; listed for the teacher.
+HAND_CONVOLUTION = (
+    "cnnbook.ops",
+    "tensorflow",
+    "keras",
+    "torch",
+    "scipy.signal",
+    "scipy.ndimage",
+    "jax",
+    "skimage",
+)
+FORBIDDEN: dict[str, dict[str, tuple[str, ...]]] = {
+    "01_convolution": {"*": HAND_CONVOLUTION},
+    "02_edge_filters": {"q1": HAND_CONVOLUTION},  # "without running a convolution"
+    "03_max_pooling": {"*": HAND_CONVOLUTION},
+    "04_mnist": {"q1": ("cnnbook.mnist", "keras")},  # "without asking Keras"
+    "05_cats_vs_dogs": {"q1": ("cnnbook.metrics", "sklearn.metrics")},  # "without metrics"
 }
 
 
@@ -44,8 +53,9 @@ def plan_01(rng: np.random.Generator) -> Plan:
     @plan.check("q1", 1.5, "values")
     def _(answers: Answers):
         expect_close(answers.array(valid), ops.conv2d(image, kernel), "valid_by_hand", 0)
-        expect_close(answers.array(strided), ops.conv2d(image, kernel, stride=2),
-                     "strided_by_hand", 0)
+        expect_close(
+            answers.array(strided), ops.conv2d(image, kernel, stride=2), "strided_by_hand", 0
+        )
 
     sizes, same_pad = plan.value("sizes"), plan.value("same_pad")
 
@@ -80,8 +90,8 @@ def plan_01(rng: np.random.Generator) -> Plan:
             case_kernel = rng.normal(size=(k_rows, k_cols))
             probe = plan.call("conv2d", case_image, case_kernel, stride=stride, padding=padding)
             expected = ops.conv2d(case_image, case_kernel, stride=stride, padding=padding)
-            cases.append((probe, expected, f"{padding}, {rows}x{cols} image, "
-                          f"{k_rows}x{k_cols} kernel, stride {stride}"))
+            what = f"{padding}, {rows}x{cols} image, {k_rows}x{k_cols} kernel, stride {stride}"
+            cases.append((probe, expected, what))
         plan.check("q3", points, f"random {padding} cases")(_all_close(cases))
 
     bad_name = str(rng.choice(["full", "causal", "reflect", "circular"]))
@@ -90,8 +100,10 @@ def plan_01(rng: np.random.Generator) -> Plan:
     @plan.check("q3", 0.5, "bad padding")
     def _(answers: Answers):
         error = answers.error(bad)
-        expect(error is not None and error[0] == "ValueError",
-               f"padding={bad_name!r} should raise a ValueError")
+        expect(
+            error is not None and error[0] == "ValueError",
+            f"padding={bad_name!r} should raise a ValueError",
+        )
         expect(bad_name in error[1], "the ValueError should name the padding it got")
 
     return plan
@@ -125,17 +137,23 @@ def plan_02(rng: np.random.Generator) -> Plan:
 
     @plan.check("q1", 1.5, "values")
     def _(answers: Answers):
-        expect_close(answers.array(vertical), ops.conv2d(step, kernels.VERTICAL_EDGE),
-                     "vertical_response")
-        expect_close(answers.array(horizontal), ops.conv2d(step, kernels.HORIZONTAL_EDGE),
-                     "horizontal_response")
+        expect_close(
+            answers.array(vertical), ops.conv2d(step, kernels.VERTICAL_EDGE), "vertical_response"
+        )
+        expect_close(
+            answers.array(horizontal),
+            ops.conv2d(step, kernels.HORIZONTAL_EDGE),
+            "horizontal_response",
+        )
 
     diagonal = plan.value("diagonal_kernel")
 
     def diagonal_kernel(answers: Answers) -> np.ndarray:
         kernel = answers.array(diagonal)
-        expect(kernel.ndim == 2 and max(kernel.shape) <= 5 and min(kernel.shape) >= 1,
-               f"diagonal_kernel must be 2-D, at most 5x5, not {kernel.shape}")
+        expect(
+            kernel.ndim == 2 and max(kernel.shape) <= 5 and min(kernel.shape) >= 1,
+            f"diagonal_kernel must be 2-D, at most 5x5, not {kernel.shape}",
+        )
         return kernel
 
     @plan.check("q2", 1.0, "shape, flat image")
@@ -153,19 +171,28 @@ def plan_02(rng: np.random.Generator) -> Plan:
         kernel = diagonal_kernel(answers)
         rows, cols = np.mgrid[0:size, 0:size]
         half = size // 2
-        diagonal_response = max(_strongest(kernel, rows > cols + offsets[0]),
-                                _strongest(kernel, rows + cols > size + offsets[1]))
-        upright = max(_strongest(kernel, cols >= half + offsets[2]),
-                      _strongest(kernel, rows >= half + offsets[3]))
+        diagonal_response = max(
+            _strongest(kernel, rows > cols + offsets[0]),
+            _strongest(kernel, rows + cols > size + offsets[1]),
+        )
+        upright = max(
+            _strongest(kernel, cols >= half + offsets[2]),
+            _strongest(kernel, rows >= half + offsets[3]),
+        )
         expect(diagonal_response > 0, "no response at all on diagonal edges")
-        expect(upright <= 0.05 * diagonal_response,
-               f"answers {upright:.3g} on upright edges, {diagonal_response:.3g} on diagonal ones")
+        expect(
+            upright <= 0.05 * diagonal_response,
+            f"answers {upright:.3g} on upright edges, {diagonal_response:.3g} on diagonal ones",
+        )
 
     @plan.check("q2", 1.0, "the kittens")
     def _(answers: Answers):
         ratio = kittens_diagonal_ratio(diagonal_kernel(answers))
-        expect(ratio >= 1.3, f"on the kittens it answers {ratio:.2f} times as much on "
-               "diagonal edges as on upright ones; it should be at least 1.3")
+        expect(
+            ratio >= 1.3,
+            f"on the kittens it answers {ratio:.2f} times as much on "
+            "diagonal edges as on upright ones; it should be at least 1.3",
+        )
 
     combined = plan.value("combined_kernel")
     images = [rng.normal(size=tuple(rng.integers(9, 31, size=2))) for _ in range(3)]
@@ -179,8 +206,9 @@ def plan_02(rng: np.random.Generator) -> Plan:
         kernel = answers.array(combined, (5, 5))
         for image in images:
             two_layers = ops.conv2d(ops.conv2d(image, kernels.SOBEL_X), kernels.SOBEL_Y)
-            expect_close(ops.conv2d(image, kernel), two_layers,
-                         f"on a random {image.shape} image", atol=1e-6)
+            expect_close(
+                ops.conv2d(image, kernel), two_layers, f"on a random {image.shape} image", atol=1e-6
+            )
 
     return plan
 
@@ -244,13 +272,19 @@ def plan_03(rng: np.random.Generator) -> Plan:
         size, stride = int(rng.integers(1, 4)), int(rng.integers(1, 4))
         values = rng.normal(size=tuple(rng.integers(size, 12, size=2)))
         probe = plan.call("max_pool2d", values, size=size, stride=stride)
-        cases.append((probe, ops.max_pool2d(values, size, stride),
-                      f"{values.shape}, size {size}, stride {stride}"))
+        cases.append(
+            (
+                probe,
+                ops.max_pool2d(values, size, stride),
+                f"{values.shape}, size {size}, stride {stride}",
+            )
+        )
     plan.check("q2", 1.0, "random cases")(_all_close(cases))
     negative = -1 - rng.random(tuple(rng.integers(6, 10, size=2)))
     probe = plan.call("max_pool2d", negative, size=3, stride=3)
     plan.check("q2", 1.0, "all negative")(
-        _all_close([(probe, ops.max_pool2d(negative, 3, 3), "every value negative")]))
+        _all_close([(probe, ops.max_pool2d(negative, 3, 3), "every value negative")])
+    )
 
     ones = plan.call("max_pool2d_backward", x, np.ones((2, 2)))
     expected = np.zeros((4, 4))
@@ -262,8 +296,13 @@ def plan_03(rng: np.random.Generator) -> Plan:
         values = rng.permutation(rows * cols).reshape(rows, cols).astype(float)
         upstream = rng.normal(size=ops.max_pool2d(values, size, stride).shape)
         probe = plan.call("max_pool2d_backward", values, upstream, size=size, stride=stride)
-        cases.append((probe, max_pool_backward_reference(values, upstream, size, stride),
-                      f"{values.shape}, size {size}, stride {stride}"))
+        cases.append(
+            (
+                probe,
+                max_pool_backward_reference(values, upstream, size, stride),
+                f"{values.shape}, size {size}, stride {stride}",
+            )
+        )
     plan.check("q3", 2.0, "finite differences")(_all_close(cases))
     return plan
 
@@ -276,10 +315,14 @@ def plan_04(rng: np.random.Generator) -> Plan:
 
     def params(answers: Answers) -> dict:
         value = answers.value(counts)
-        expect(isinstance(value, dict) and set(value) == layer_names,
-               f"params_by_layer must be a dict with keys {sorted(layer_names)}")
-        expect(all(isinstance(v, int) and not isinstance(v, bool) and v > 0
-                   for v in value.values()), "each value must be a positive whole number")
+        expect(
+            isinstance(value, dict) and set(value) == layer_names,
+            f"params_by_layer must be a dict with keys {sorted(layer_names)}",
+        )
+        expect(
+            all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value.values()),
+            "each value must be a positive whole number",
+        )
         return value
 
     plan.check("q1", 0.5, "form")(params)
@@ -304,14 +347,20 @@ def plan_04(rng: np.random.Generator) -> Plan:
 
         from cnnbook import mnist
         from cnnbook.data import load_mnist
+
         from .models import fresh_copy
 
         model = small_model(answers.model_file(small))
         (train_images, train_labels), (test_images, test_labels) = load_mnist()
         keras.utils.set_random_seed(0)
         model = fresh_copy(model)
-        mnist.train(model, mnist.preprocess(train_images[:12_000]), train_labels[:12_000],
-                    num_epochs=2, verbose=0)
+        mnist.train(
+            model,
+            mnist.preprocess(train_images[:12_000]),
+            train_labels[:12_000],
+            num_epochs=2,
+            verbose=0,
+        )
         _, accuracy = model.evaluate(mnist.preprocess(test_images), test_labels, verbose=0)
         expect(accuracy >= 0.92, f"test accuracy {accuracy:.3f}; it needs at least 0.92")
 
@@ -326,12 +375,16 @@ def small_model(path):
     model = load_model(path)
     expect(tuple(model.input_shape[1:]) == (28, 28, 1), f"input {model.input_shape}")
     expect(tuple(model.output_shape[1:]) == (10,), f"output {model.output_shape}")
-    expect(any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers),
-           "the model needs at least one Conv2D layer")
+    expect(
+        any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers),
+        "the model needs at least one Conv2D layer",
+    )
     expect(model.count_params() < 20_000, f"{model.count_params():,} parameters")
     probabilities = np.asarray(model(np.zeros((2, 28, 28, 1), "float32")))
-    expect(bool(np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)),
-           "the outputs must be softmax probabilities")
+    expect(
+        bool(np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)),
+        "the outputs must be softmax probabilities",
+    )
     return model
 
 
@@ -372,16 +425,19 @@ def plan_05(rng: np.random.Generator) -> Plan:
         import keras
 
         from cnnbook import ladder, photos
+
         from .models import fresh_copy
 
         model = my_rung(answers.model_file(rung))
         shape = (94, 125)
         train = photos.cats_and_dogs_photos("train", limit=64, seed=1)
         validation = photos.cats_and_dogs_photos("validation", limit=32, seed=1)
-        train_data = photos.photo_dataset(train.paths, train.labels, shape, batch_size=16,
-                                          shuffle=True, seed=1)
-        validation_data = photos.photo_dataset(validation.paths, validation.labels, shape,
-                                               batch_size=16)
+        train_data = photos.photo_dataset(
+            train.paths, train.labels, shape, batch_size=16, shuffle=True, seed=1
+        )
+        validation_data = photos.photo_dataset(
+            validation.paths, validation.labels, shape, batch_size=16
+        )
         keras.utils.set_random_seed(1)
         model = fresh_copy(model)
         row = ladder.measure_rung(model, train_data, validation_data, num_epochs=6)
@@ -402,8 +458,10 @@ def my_rung(path):
     model = load_model(path)
     expect(tuple(model.output_shape[1:]) == (1,), f"output {model.output_shape}, not (None, 1)")
     expect(model.optimizer is not None and model.loss is not None, "the model is not compiled")
-    expect(any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers),
-           "the rung needs at least one Conv2D layer")
+    expect(
+        any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers),
+        "the rung needs at least one Conv2D layer",
+    )
     expect(model.count_params() < 100_000, f"{model.count_params():,} parameters")
     return model
 

@@ -6,7 +6,8 @@ the teacher. The analysis follows imports and aliases (``import cnnbook.ops as o
 ``from cnnbook import ops``, ``import cnnbook`` then ``cnnbook.ops.conv2d``), module
 names in strings (``__import__``, ``importlib.import_module``, ``sys.modules[...]``),
 ``getattr(module, "name")``, and code in strings given to ``exec``. It cannot see
-through every disguise (a name built at run time); the teacher's reading is the last word.
+through every disguise (a name computed at run time, an encoded string); the teacher's
+reading is the last word.
 """
 
 from __future__ import annotations
@@ -100,28 +101,51 @@ class _Finder(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         function = node.func
-        if (isinstance(function, ast.Name) and function.id == "getattr" and len(node.args) >= 2
-                and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
+        if (
+            isinstance(function, ast.Name)
+            and function.id == "getattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
             base = self._dotted(node.args[0])
             if base:
                 self._use(f"{base}.{node.args[1].value}", f"getattr(..., {node.args[1].value!r})")
         self.generic_visit(node)
 
-    def visit_Constant(self, node: ast.Constant) -> None:
-        if not isinstance(node.value, str):
-            return
-        for word in MODULE_IN_TEXT.findall(node.value):
+    def _text(self, text: str) -> None:
+        for word in MODULE_IN_TEXT.findall(text):
             self._use(word, f"the string {word!r}")
-        if self.depth < 3 and ("\n" in node.value or "(" in node.value):
-            self.found += find_in_code(node.value, self.forbidden, dict(self.aliases),
-                                       self.depth + 1)
+        if self.depth < 3 and ("\n" in text or "(" in text or "import" in text):
+            self.found += find_in_code(text, self.forbidden, dict(self.aliases), self.depth + 1)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str):
+            self._text(node.value)
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        text = _constant_text(node)  # "cnnbook" + ".ops"
+        if text is not None:
+            self._text(text)
+        else:
+            self.generic_visit(node)
 
 
-def find_in_code(source: str, forbidden: tuple[str, ...], aliases: dict[str, str] | None = None,
-                 depth: int = 0) -> list[str]:
+def _constant_text(node: ast.AST) -> str | None:
+    """The string a sum of string constants makes, or None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _constant_text(node.left), _constant_text(node.right)
+        if left is not None and right is not None:
+            return left + right
+    return None
+
+
+def find_in_code(
+    source: str, forbidden: tuple[str, ...], aliases: dict[str, str] | None = None, depth: int = 0
+) -> list[str]:
     """The forbidden modules ``source`` uses, each with how; ``aliases`` is updated."""
-    if not forbidden:
-        return []
     try:
         tree = ast.parse(python_source(source))
     except (SyntaxError, ValueError):
@@ -131,14 +155,20 @@ def find_in_code(source: str, forbidden: tuple[str, ...], aliases: dict[str, str
     return finder.found
 
 
-def reference_code_uses(notebook: dict, given_sources: set[str],
-                        forbidden: tuple[str, ...]) -> list[str]:
+def reference_code_uses(
+    notebook: dict,
+    given_sources: set[str],
+    forbidden: tuple[str, ...] | dict[str, tuple[str, ...]],
+) -> list[str]:
     """What a submission's own code cells use of ``forbidden``, one line per finding.
 
-    ``given_sources`` are the code cells of the handed-out copy: they may import what the
-    answers must not (the assignment shows a result with the book's code), so they only
-    teach aliases and are not reported.
+    ``forbidden`` is a tuple of modules, or ``{question: modules}`` (``"*"``: every
+    question); a cell belongs to the last ``**Question N`` above it. ``given_sources``
+    are the code cells of the handed-out copy: they may import what the answers must not
+    (the assignment shows a result with the book's code), so they only teach aliases and
+    are not reported.
     """
+    rules = {"*": tuple(forbidden)} if not isinstance(forbidden, dict) else forbidden
     aliases: dict[str, str] = {}
     findings: list[str] = []
     question = "before the questions"
@@ -152,7 +182,8 @@ def reference_code_uses(notebook: dict, given_sources: set[str],
             continue
         if cell.get("cell_type") != "code":
             continue
-        found = find_in_code(source, forbidden, aliases)
+        modules = (*rules.get("*", ()), *rules.get(question, ()))
+        found = find_in_code(source, modules, aliases)
         if source.strip() in given_sources:
             continue
         for finding in dict.fromkeys(found):

@@ -93,12 +93,24 @@ class Grader:
     def command(self, folder: Path) -> list[str]:
         inside = sandbox.SANDBOX_HOME if self.use_sandbox else str(folder)
         runner = sandbox.RUNNER_PATH if self.use_sandbox else str(RUNNER)
-        python = [sys.executable, "-u", runner,
-                  f"{inside}/work/submission.ipynb", f"{inside}/work/probe.json",
-                  f"{inside}/work/inputs.npz", f"{inside}/out"]
+        python = [
+            sys.executable,
+            "-u",
+            runner,
+            f"{inside}/work/submission.ipynb",
+            f"{inside}/work/probe.json",
+            f"{inside}/work/inputs.npz",
+            f"{inside}/out",
+        ]
         if self.use_sandbox:
-            return sandbox.bwrap_command(folder, python, environment=self.environment(),
-                                         mounts=self.mounts, runner=RUNNER, limits=self.limits)
+            return sandbox.bwrap_command(
+                folder,
+                python,
+                environment=self.environment(),
+                mounts=self.mounts,
+                runner=RUNNER,
+                limits=self.limits,
+            )
         return python
 
     def run(self, notebook: dict, plan: Plan) -> tuple[sandbox.Outcome, Path]:
@@ -108,12 +120,16 @@ class Grader:
         (work / "submission.ipynb").write_text(json.dumps(notebook))
         np.savez(work / "inputs.npz", **plan.inputs)
         seconds = self.limits.seconds
-        (work / "probe.json").write_text(json.dumps({
-            "skip_tags": list(SKIP_TAGS),
-            "cell_seconds": max(5.0, seconds / 2),
-            "call_seconds": max(5.0, seconds / 4),
-            "probes": [probe.as_json() for probe in plan.probes],
-        }))
+        (work / "probe.json").write_text(
+            json.dumps(
+                {
+                    "skip_tags": list(SKIP_TAGS),
+                    "cell_seconds": max(5.0, seconds / 2),
+                    "call_seconds": max(5.0, seconds / 4),
+                    "probes": [probe.as_json() for probe in plan.probes],
+                }
+            )
+        )
         argv = self.command(folder)
         if self.use_sandbox:
             outcome = sandbox.run(argv, seconds=seconds, log=folder / "log.txt")
@@ -123,14 +139,23 @@ class Grader:
 
     def _run_unsafe(self, argv: list[str], folder: Path, seconds: float) -> sandbox.Outcome:
         environment = self.environment()
-        environment.update(HOME=str(folder / "home"), TMPDIR=str(folder / "scratch"),
-                           MPLCONFIGDIR=str(folder / "home"),
-                           PYTHONPATH=str(sandbox.package_folder().parent))
+        environment.update(
+            HOME=str(folder / "home"),
+            TMPDIR=str(folder / "scratch"),
+            MPLCONFIGDIR=str(folder / "home"),
+            PYTHONPATH=str(sandbox.package_folder().parent),
+        )
         started = time.perf_counter()
         with open(folder / "log.txt", "wb") as log:
-            process = subprocess.Popen(argv, cwd=folder / "work", env=environment, stdout=log,
-                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       start_new_session=True)
+            process = subprocess.Popen(
+                argv,
+                cwd=folder / "work",
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             try:
                 code, timed_out = process.wait(timeout=seconds), False
             except subprocess.TimeoutExpired:
@@ -139,8 +164,9 @@ class Grader:
             except BaseException:
                 sandbox._kill(process)
                 raise
-        return sandbox.Outcome(code, time.perf_counter() - started, timed_out,
-                               sandbox.log_tail(folder / "log.txt"))
+        return sandbox.Outcome(
+            code, time.perf_counter() - started, timed_out, sandbox.log_tail(folder / "log.txt")
+        )
 
     def mark(self, grade: Grade, plan: Plan, out: Path) -> None:
         answers = Answers(out)
@@ -179,7 +205,16 @@ class Grader:
 
     # -- one submission
     def grade(self, path: Path) -> Grade:
-        path = Path(path)
+        """Grade one file; whatever is wrong with it costs only its own marks."""
+        try:
+            return self._grade(Path(path))
+        except Exception as error:  # noqa: BLE001 - one bad file must not stop the class
+            grade = Grade(Path(path).name, possible=self.possible())
+            grade.scores = dict.fromkeys(grade.possible, 0.0)
+            grade.problems.append(f"could not be graded: {type(error).__name__}: {error}"[:300])
+            return grade
+
+    def _grade(self, path: Path) -> Grade:
         started = time.perf_counter()
         grade = Grade(path.name, possible=self.possible())
         grade.scores = dict.fromkeys(grade.possible, 0.0)
@@ -196,7 +231,8 @@ class Grader:
             grade.seconds = time.perf_counter() - started
             return grade
         grade.reference_code = flags.reference_code_uses(
-            notebook, self.given_code, assignments.FORBIDDEN.get(self.assignment, ()))
+            notebook, self.given_code, assignments.FORBIDDEN.get(self.assignment, {})
+        )
         plan = self.plan_for(path.read_bytes())
         folder = None
         try:
@@ -214,7 +250,9 @@ class Grader:
 
 
 def _assignment_name(notebook: dict) -> str | None:
-    otter = notebook.get("metadata", {}).get("otter")
+    """The assignment a notebook says it is (otter's metadata), or None if it does not say."""
+    metadata = notebook.get("metadata")
+    otter = metadata.get("otter") if isinstance(metadata, dict) else None
     name = otter.get("assignment_name") if isinstance(otter, dict) else None
     return name if isinstance(name, str) else None
 
@@ -224,9 +262,11 @@ def submissions_in(paths: list[Path], exclude: set[Path] = frozenset()) -> list[
     found = []
     for path in map(Path, paths):
         if path.is_dir():
-            found += sorted(p for p in path.iterdir()
-                            if p.is_file() and not p.name.startswith(".")
-                            and p.resolve() not in exclude)
+            found += sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file() and not p.name.startswith(".") and p.resolve() not in exclude
+            )
         elif path.is_file():
             found.append(path)
         else:
@@ -238,11 +278,27 @@ def submissions_in(paths: list[Path], exclude: set[Path] = frozenset()) -> list[
 
 def grades_csv(grades: list[Grade]) -> str:
     questions = sorted({q for g in grades for q in g.possible})
-    header = ["submission", *questions, "total", "possible", "problems", "failed_checks",
-              "reference_code"]
-    rows = [[g.submission, *(round(g.scores.get(q, 0.0), 4) for q in questions),
-             round(g.total, 4), round(g.out_of, 4), "; ".join(g.problems),
-             "; ".join(g.failed_checks), "; ".join(g.reference_code)] for g in grades]
+    header = [
+        "submission",
+        *questions,
+        "total",
+        "possible",
+        "problems",
+        "failed_checks",
+        "reference_code",
+    ]
+    rows = [
+        [
+            g.submission,
+            *(round(g.scores.get(q, 0.0), 4) for q in questions),
+            round(g.total, 4),
+            round(g.out_of, 4),
+            "; ".join(g.problems),
+            "; ".join(g.failed_checks),
+            "; ".join(g.reference_code),
+        ]
+        for g in grades
+    ]
     return report.csv_text(header, rows)
 
 

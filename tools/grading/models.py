@@ -44,8 +44,10 @@ def check_model_file(path: Path) -> None:
             raise WrongAnswer("the saved model's config is not JSON") from error
     foreign = sorted(m for m in _modules(config) if m != "keras" and not m.startswith("keras."))
     if foreign:
-        raise WrongAnswer(f"the model uses code from outside Keras ({foreign[:3]}): "
-                          "only Keras's own layers can be graded")
+        raise WrongAnswer(
+            f"the model uses code from outside Keras ({foreign[:3]}): "
+            "only Keras's own layers can be graded"
+        )
     if '"Lambda"' in json.dumps(config):
         raise WrongAnswer("the model holds a Lambda layer (Python code): it cannot be graded")
 
@@ -57,7 +59,7 @@ def load_model(path: Path):
     check_model_file(path)
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=True)
-    except Exception as error:  # noqa: BLE001 - any refusal is the answer's fault
+    except Exception as error:  # any refusal is the answer's fault
         raise WrongAnswer(f"the saved model does not load safely: {str(error)[:200]}") from error
 
 

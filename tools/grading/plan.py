@@ -34,8 +34,13 @@ class Probe:
     kwargs: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "name": self.name, "args": list(self.args),
-                "kwargs": dict(self.kwargs)}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.name,
+            "args": list(self.args),
+            "kwargs": dict(self.kwargs),
+        }
 
 
 @dataclass(frozen=True)
@@ -70,13 +75,17 @@ class Answers:
 
     def error(self, probe_id: str) -> tuple[str, str] | None:
         """``(error type, message)`` if the call raised, else None (it returned)."""
-        path = self.folder / f"{probe_id}.json"
-        record = json.loads(path.read_text()) if path.is_file() else None
-        if not isinstance(record, dict):
-            raise WrongAnswer(f"no answer for {probe_id}")
-        if record.get("ok") is True:
-            return None
-        return str(record.get("error_type", "")), str(record.get("error", ""))
+        try:
+            self._record(probe_id)
+        except WrongAnswer as failed:
+            path = self.folder / f"{probe_id}.json"
+            if not path.is_file() or path.stat().st_size > MAX_ANSWER_BYTES:
+                raise
+            record = json.loads(path.read_text())
+            if not isinstance(record, dict) or "error_type" not in record:
+                raise WrongAnswer(f"no answer for {probe_id}") from failed
+            return str(record["error_type"])[:100], str(record.get("error", ""))[:300]
+        return None
 
     def value(self, probe_id: str):
         """The answer as plain JSON data (numbers, strings, lists, dicts)."""
@@ -87,11 +96,14 @@ class Answers:
         record = self._record(probe_id)
         path = self.folder / f"{probe_id}.npy"
         if not record.get("array") or not path.is_file() or path.is_symlink():
-            raise WrongAnswer(f"{probe_id}: the answer is not an array of numbers "
-                              f"(it is a {str(record.get('type'))[:40]})")
+            raise WrongAnswer(
+                f"{probe_id}: the answer is not an array of numbers "
+                f"(it is a {str(record.get('type'))[:40]})"
+            )
         if path.stat().st_size > MAX_ANSWER_BYTES:
             raise WrongAnswer(f"{probe_id}: the array is too large")
         try:
+            check_npy_header(path)
             array = np.load(path, allow_pickle=False)
         except (ValueError, OSError) as error:
             raise WrongAnswer(f"{probe_id}: not a numeric array ({error})") from error
@@ -120,6 +132,21 @@ class Answers:
         return path
 
 
+def check_npy_header(path: Path) -> None:
+    """Refuse an .npy file whose header promises more numbers than the file holds."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+        data_bytes = Path(path).stat().st_size - handle.tell()
+    if dtype.hasobject or dtype.kind not in "biuf":
+        raise ValueError(f"not numbers ({dtype})")
+    if int(np.prod(shape, dtype=object)) * dtype.itemsize != data_bytes:
+        raise ValueError(f"the header's shape {shape} does not match the file's size")
+
+
 def expect(condition: bool, message: str) -> None:
     if not condition:
         raise WrongAnswer(message)
@@ -127,8 +154,9 @@ def expect(condition: bool, message: str) -> None:
 
 def expect_close(answer: np.ndarray, expected: np.ndarray, what: str, atol: float = 1e-6) -> None:
     answer, expected = np.asarray(answer, float), np.asarray(expected, float)
-    expect(answer.shape == expected.shape,
-           f"{what}: shape {answer.shape}, expected {expected.shape}")
+    expect(
+        answer.shape == expected.shape, f"{what}: shape {answer.shape}, expected {expected.shape}"
+    )
     expect(bool(np.allclose(answer, expected, rtol=1e-6, atol=atol)), f"{what}: wrong values")
 
 
@@ -146,8 +174,13 @@ class Plan:
         return probe.id
 
     def call(self, name: str, *args, **kwargs) -> str:
-        probe = Probe(f"p{len(self.probes)}", "call", name, tuple(self._arg(a) for a in args),
-                      {k: self._arg(v) for k, v in kwargs.items()})
+        probe = Probe(
+            f"p{len(self.probes)}",
+            "call",
+            name,
+            tuple(self._arg(a) for a in args),
+            {k: self._arg(v) for k, v in kwargs.items()},
+        )
         self.probes.append(probe)
         return probe.id
 

@@ -81,7 +81,7 @@ def save_answer(out, probe_id, value):
         if array.dtype.kind in "biuf":
             np.save(os.path.join(out, probe_id + ".npy"), array, allow_pickle=False)
             record["array"] = True
-    except Exception:  # noqa: BLE001 - anything the student's object does
+    except Exception:  # noqa: BLE001, S110 - anything the student's object does: no array
         pass
     _write_json(os.path.join(out, probe_id + ".json"), record)
 
@@ -120,7 +120,7 @@ def run_probe(shell, probe, inputs, out, seconds):
             _write_json(os.path.join(out, probe_id + ".json"), {"ok": True, "model": True})
         else:
             raise ValueError(f"unknown probe kind {probe['kind']!r}")
-    except (Exception, CellTimeout) as error:  # the student's error: record it, go on
+    except (Exception, CellTimeout) as error:  # noqa: BLE001 - the student's error: go on
         save_error(out, probe_id, error)
 
 
@@ -156,8 +156,9 @@ def main(notebook_path, probe_path, inputs_path, out):
     errors = []
     for index, source in code_cells(notebook, set(plan.get("skip_tags", []))):
         try:
-            result = _with_time_limit(plan["cell_seconds"], shell.run_cell, source,
-                                      store_history=False, silent=False)
+            result = _with_time_limit(
+                plan["cell_seconds"], shell.run_cell, source, store_history=False, silent=False
+            )
             error = result.error_before_exec or result.error_in_exec
         except CellTimeout as timeout:
             error = timeout
@@ -167,7 +168,7 @@ def main(notebook_path, probe_path, inputs_path, out):
             import matplotlib.pyplot as plt
 
             plt.close("all")
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001, S110 - no figures to close
             pass
         _write_json(os.path.join(out, "_cells.json"), {"errors": errors, "last": index})
     _write_json(os.path.join(out, "_cells.json"), {"errors": errors, "done": True})

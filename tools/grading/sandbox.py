@@ -9,6 +9,7 @@ unprivileged user namespaces.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -46,7 +47,8 @@ class Limits:
 
     seconds: float = 300.0
     memory_bytes: int = 8 * 2**30  # address space; TensorFlow needs several GiB of it
-    processes: int = 256
+    # Threads count as processes, and TensorFlow starts about two per CPU.
+    processes: int = field(default_factory=lambda: max(256, 8 * (os.cpu_count() or 1)))
     file_bytes: int = 256 * 2**20
 
 
@@ -143,8 +145,12 @@ def bwrap_command(
         "--dev",
         "/dev",
     ]
-    for link, target in (("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"),
-                         ("/sbin", "usr/sbin")):
+    for link, target in (
+        ("/bin", "usr/bin"),
+        ("/lib", "usr/lib"),
+        ("/lib64", "usr/lib64"),
+        ("/sbin", "usr/sbin"),
+    ):
         if Path(link).is_symlink():
             argv += ["--symlink", target, link]
         elif Path(link).is_dir():
@@ -189,9 +195,13 @@ def sandbox_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return environment
 
 
+_LIVE_FOLDERS: set[Path] = set()
+
+
 def make_folder(prefix: str = "grade-") -> Path:
     """A fresh sandbox folder: ``work`` (the notebook), ``out`` (results), ``home``."""
     folder = Path(tempfile.mkdtemp(prefix=prefix))
+    _LIVE_FOLDERS.add(folder)
     for name in ("work", "out", "home", "scratch"):
         (folder / name).mkdir()
     return folder
@@ -199,6 +209,14 @@ def make_folder(prefix: str = "grade-") -> Path:
 
 def remove_folder(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
+    _LIVE_FOLDERS.discard(folder)
+
+
+@atexit.register
+def _remove_live_folders() -> None:
+    """At exit, even after an error, no sandbox folder is left behind."""
+    for folder in list(_LIVE_FOLDERS):
+        remove_folder(folder)
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -210,13 +228,32 @@ def _kill(process: subprocess.Popen) -> None:
 
 
 def run(argv: list[str], *, seconds: float, log: Path) -> Outcome:
-    """Run ``argv`` (a bwrap command) with a wall-clock limit; its output goes to ``log``."""
+    """Run ``argv`` (a bwrap command) with a wall-clock limit; its output goes to ``log``.
+
+    bwrap's own process is the sandbox's process 1, whose command line and environment
+    the notebook can read in ``/proc/1``: so bwrap gets an empty environment, and its
+    options (with the host's paths) through a pipe (``--args``), not on its command line;
+    only the command, with paths inside the sandbox, stays there.
+    """
     started = time.perf_counter()
+    split = argv.index("--")
+    options, command = argv[1:split], argv[split:]
+    read_end, write_end = os.pipe()
     with open(log, "wb") as handle:
-        process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        try:
+            process = subprocess.Popen(
+                [argv[0], "--args", str(read_end), *command],
+                stdin=subprocess.DEVNULL,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=(read_end,),
+                env={"PATH": "/usr/bin:/bin"},
+            )
+        finally:
+            os.close(read_end)
+        with os.fdopen(write_end, "wb") as arguments:
+            arguments.write(b"".join(os.fsencode(a) + b"\0" for a in options))
         try:
             returncode = process.wait(timeout=seconds)
             timed_out = False
@@ -247,9 +284,24 @@ def check_available() -> None:
             "dnf install bubblewrap (Fedora)"
         )
     result = subprocess.run(
-        [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc",
-         "--dev", "/dev", "--", "true"],
-        capture_output=True, text=True, timeout=60,
+        [
+            bwrap,
+            "--unshare-all",
+            "--die-with-parent",
+            "--ro-bind",
+            "/",
+            "/",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--",
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if result.returncode != 0:
         raise SandboxUnavailable(

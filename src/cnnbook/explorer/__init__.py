@@ -13,10 +13,12 @@ what that script reads:
 
 Weights are stored as little-endian float32 when they fit the page budget
 (:data:`WEIGHT_BUDGET_BYTES`), else each kernel as int16 with one float32 scale per output
-channel (a kernel's largest weight becomes 32767): two bytes a weight like float16, but
-about 30 times more precise for the weights that matter. Biases and batch-norm vectors
-stay float32. Batch normalisation is stored as its inference-time affine map,
-``scale * x + shift`` with ``scale = gamma / sqrt(variance + epsilon)``.
+channel (a kernel's largest weight becomes 32767): two bytes a weight like float16, with
+an error of at most 1/65534 of the kernel's largest weight where float16 errs by up to
+1/2048 of each weight itself. Biases and batch-norm vectors stay float32. Batch
+normalisation is stored as its inference-time affine map, ``scale * x + shift`` with
+``scale = gamma / sqrt(variance + epsilon)``. The packed bytes travel as text, 5
+characters for 4 bytes (:func:`encode_85`; base64 would take 5.33).
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ from importlib import resources
 import numpy as np
 
 __all__ = [
+    "ALPHABET_85",
     "IDENTITY_LAYERS",
     "WEIGHT_BUDGET_BYTES",
+    "decode_85",
     "describe_model",
+    "encode_85",
     "forward",
     "package_text",
 ]
@@ -38,9 +43,21 @@ __all__ = [
 WEIGHT_BUDGET_BYTES = 750_000
 #: Layers that do nothing at inference: augmentation and dropout.
 IDENTITY_LAYERS = (
-    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
-    "AlphaDropout", "RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast",
-    "RandomTranslation", "RandomCrop", "RandomBrightness", "RandomHeight", "RandomWidth",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomZoom",
+    "RandomContrast",
+    "RandomTranslation",
+    "RandomCrop",
+    "RandomBrightness",
+    "RandomHeight",
+    "RandomWidth",
 )
 _DENSE_ACTIVATIONS = ("linear", "relu", "sigmoid", "softmax")
 _CONV_ACTIVATIONS = ("linear", "relu")
@@ -51,6 +68,39 @@ _INT16_MAX = 32767
 def package_text(name: str) -> str:
     """The text of a file shipped next to this module (``explorer.js``, ``explorer.css``)."""
     return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- text
+#: 85 printable ASCII characters, no double or single quote, backslash, < > or &: safe in
+#: a JSON string inside an HTML <script> (no "</script", no "<!--") and in an attribute.
+ALPHABET_85 = "".join(c for c in map(chr, range(33, 127)) if c not in "\"\\'<>&")[:85]
+
+
+def encode_85(data: bytes) -> str:
+    """Bytes as text, 5 characters for every 4 bytes (base64 needs 5.33): big-endian
+    groups of 4 bytes written in base 85 with :data:`ALPHABET_85`; the last group is
+    padded with zero bytes, so the reader must know the length."""
+    padded = data + b"\0" * ((-len(data)) % 4)
+    values = np.frombuffer(padded, dtype=">u4").astype(np.int64)
+    digits = np.empty((values.size, 5), dtype=np.int64)
+    for place in range(4, -1, -1):
+        digits[:, place] = values % 85
+        values //= 85
+    table = np.frombuffer(ALPHABET_85.encode("ascii"), dtype=np.uint8)
+    return table[digits.ravel()].tobytes().decode("ascii")
+
+
+def decode_85(text: str, length: int) -> bytes:
+    """The ``length`` bytes that :func:`encode_85` wrote as ``text``."""
+    lookup = np.full(128, -1, dtype=np.int64)
+    lookup[np.frombuffer(ALPHABET_85.encode("ascii"), dtype=np.uint8)] = np.arange(85)
+    digits = lookup[np.frombuffer(text.encode("ascii"), dtype=np.uint8)].reshape(-1, 5)
+    if (digits < 0).any():
+        raise ValueError("text holds characters outside ALPHABET_85")
+    values = np.zeros(len(digits), dtype=np.int64)
+    for place in range(5):
+        values = values * 85 + digits[:, place]
+    return values.astype(">u4").tobytes()[:length]
 
 
 # --------------------------------------------------------------------------- packing
@@ -72,8 +122,7 @@ class _Packer:
     def vector(self, values) -> dict:
         """A float32 array (biases, scales): ``{"offset", "length", "dtype"}``."""
         array = np.ascontiguousarray(values, dtype="<f4").ravel()
-        return {"offset": self._add(array.tobytes()), "length": int(array.size),
-                "dtype": "float32"}
+        return {"offset": self._add(array.tobytes()), "length": int(array.size), "dtype": "float32"}
 
     def kernel(self, values) -> dict:
         """A weight array whose last axis is the output channel, in the chosen encoding."""
@@ -85,8 +134,12 @@ class _Packer:
         scales = np.where(largest > 0, largest / _INT16_MAX, 1.0).astype(np.float32)
         quantised = np.clip(np.rint(columns / scales), -_INT16_MAX, _INT16_MAX)
         data = np.ascontiguousarray(quantised, dtype="<i2").ravel()
-        return {"offset": self._add(data.tobytes()), "length": int(data.size),
-                "dtype": "int16", "scales": self.vector(scales)}
+        return {
+            "offset": self._add(data.tobytes()),
+            "length": int(data.size),
+            "dtype": "int16",
+            "scales": self.vector(scales),
+        }
 
     def bytes(self) -> bytes:
         return b"".join(self.chunks)
@@ -121,8 +174,9 @@ def _pair(value) -> tuple[int, int]:
 def _activation_name(layer) -> str:
     activation = getattr(layer, "activation", None)
     name = getattr(activation, "__name__", None) or str(activation)
-    return {"linear": "linear", "relu": "relu", "sigmoid": "sigmoid",
-            "softmax": "softmax"}.get(name, name)
+    return {"linear": "linear", "relu": "relu", "sigmoid": "sigmoid", "softmax": "softmax"}.get(
+        name, name
+    )
 
 
 def _check_channels_last(layer) -> None:
@@ -148,15 +202,24 @@ def _window_spec(layer, kernel: tuple[int, int], strides, padding: str, shape) -
         raise _unsupported(layer, f"padding={padding!r}; only 'valid' and 'same' are")
     stride_h, stride_w = _pair(strides)
     height, width = shape[0], shape[1]
-    out = (_output_side(height, kernel[0], stride_h, padding),
-           _output_side(width, kernel[1], stride_w, padding))
+    out = (
+        _output_side(height, kernel[0], stride_h, padding),
+        _output_side(width, kernel[1], stride_w, padding),
+    )
     if min(out) < 1:
         raise _unsupported(layer, f"its window {kernel} does not fit its input {shape}")
-    pads = ((_same_padding(height, kernel[0], stride_h), _same_padding(width, kernel[1],
-                                                                        stride_w))
-            if padding == "same" else (0, 0))
-    return {"kernel": list(kernel), "strides": [stride_h, stride_w], "padding": padding,
-            "pad": list(pads), "outputShape": [out[0], out[1], shape[2]]}
+    pads = (
+        (_same_padding(height, kernel[0], stride_h), _same_padding(width, kernel[1], stride_w))
+        if padding == "same"
+        else (0, 0)
+    )
+    return {
+        "kernel": list(kernel),
+        "strides": [stride_h, stride_w],
+        "padding": padding,
+        "pad": list(pads),
+        "outputShape": [out[0], out[1], shape[2]],
+    }
 
 
 def _describe_layer(layer, shape: list[int], packer: _Packer) -> dict | None:
@@ -169,8 +232,12 @@ def _describe_layer(layer, shape: list[int], packer: _Packer) -> dict | None:
     if kind == "Rescaling":
         scale = np.broadcast_to(np.asarray(layer.scale, np.float32), (shape[-1],))
         offset = np.broadcast_to(np.asarray(layer.offset, np.float32), (shape[-1],))
-        return {"type": "affine", "scale": packer.vector(scale), "shift": packer.vector(offset),
-                "outputShape": list(shape)}
+        return {
+            "type": "affine",
+            "scale": packer.vector(scale),
+            "shift": packer.vector(offset),
+            "outputShape": list(shape),
+        }
     if kind == "BatchNormalization":
         axis = layer.axis if isinstance(layer.axis, int) else list(layer.axis)
         if axis not in (-1, len(shape), [-1], [len(shape)]):
@@ -181,8 +248,12 @@ def _describe_layer(layer, shape: list[int], packer: _Packer) -> dict | None:
         beta = variables.get("beta", np.zeros(channels, np.float32))
         scale = gamma / np.sqrt(variables["moving_variance"] + layer.epsilon)
         shift = beta - variables["moving_mean"] * scale
-        return {"type": "affine", "scale": packer.vector(scale), "shift": packer.vector(shift),
-                "outputShape": list(shape)}
+        return {
+            "type": "affine",
+            "scale": packer.vector(scale),
+            "shift": packer.vector(shift),
+            "outputShape": list(shape),
+        }
     if kind in ("Activation", "ReLU"):
         if kind == "ReLU":
             settings = (layer.max_value, float(layer.negative_slope), float(layer.threshold))
@@ -195,8 +266,11 @@ def _describe_layer(layer, shape: list[int], packer: _Packer) -> dict | None:
             raise _unsupported(layer, f"activation {name!r}; only {list(_DENSE_ACTIVATIONS)}")
         if name in ("softmax",) and len(shape) != 1:
             raise _unsupported(layer, "softmax over feature maps")
-        return None if name == "linear" else {
-            "type": "activation", "activation": name, "outputShape": list(shape)}
+        return (
+            None
+            if name == "linear"
+            else {"type": "activation", "activation": name, "outputShape": list(shape)}
+        )
     if kind == "Conv2D":
         _check_channels_last(layer)
         if len(shape) != 3:
@@ -213,8 +287,13 @@ def _describe_layer(layer, shape: list[int], packer: _Packer) -> dict | None:
         bias = weights[1] if layer.use_bias else np.zeros(kernel.shape[-1], np.float32)
         spec = _window_spec(layer, kernel.shape[:2], layer.strides, layer.padding, shape)
         spec["outputShape"][2] = int(kernel.shape[3])
-        spec.update(type="conv2d", activation=activation, name=layer.name,
-                    weights=packer.kernel(kernel), bias=packer.vector(bias))
+        spec.update(
+            type="conv2d",
+            activation=activation,
+            name=layer.name,
+            weights=packer.kernel(kernel),
+            bias=packer.vector(bias),
+        )
         return spec
     if kind in ("MaxPooling2D", "AveragePooling2D"):
         _check_channels_last(layer)
@@ -239,9 +318,14 @@ def _describe_layer(layer, shape: list[int], packer: _Packer) -> dict | None:
             raise _unsupported(layer, f"activation {activation!r}; only {list(_DENSE_ACTIVATIONS)}")
         weights = layer.get_weights()
         bias = weights[1] if layer.use_bias else np.zeros(layer.units, np.float32)
-        return {"type": "dense", "activation": activation, "name": layer.name,
-                "weights": packer.kernel(weights[0]), "bias": packer.vector(bias),
-                "outputShape": [int(layer.units)]}
+        return {
+            "type": "dense",
+            "activation": activation,
+            "name": layer.name,
+            "weights": packer.kernel(weights[0]),
+            "bias": packer.vector(bias),
+            "outputShape": [int(layer.units)],
+        }
     raise _unsupported(layer, "the explorer has no rule for this kind of layer")
 
 
@@ -271,8 +355,10 @@ def _chain(model) -> list:
         if isinstance(layer, keras.Sequential):
             layers += _chain(layer)
         elif isinstance(layer, keras.Model):
-            raise ValueError(f"layer {layer.name!r} is a nested model; the explorer opens "
-                             "nested Sequential blocks only")
+            raise ValueError(
+                f"layer {layer.name!r} is a nested model; the explorer opens "
+                "nested Sequential blocks only"
+            )
         else:
             layers.append(layer)
     return layers
@@ -286,12 +372,13 @@ def describe_model(model, encoding: str = "auto") -> tuple[dict, bytes]:
     """
     if encoding not in _ENCODINGS:
         raise ValueError(f"encoding must be one of {_ENCODINGS}, not {encoding!r}")
-    input_shape = [int(side) if side is not None else None for side in model.inputs[0].shape[1:]]
-    if len(input_shape) != 3 or None in input_shape:
+    sides = list(model.inputs[0].shape[1:])
+    if len(sides) != 3 or None in sides:
         raise ValueError(
             f"the explorer needs a model whose input is one image of fixed size, (height, "
             f"width, channels); {model.name!r} takes {tuple(model.inputs[0].shape)}"
         )
+    input_shape = [int(side) for side in sides]
     if encoding == "auto":
         encoding = "float32" if 4 * model.count_params() <= WEIGHT_BUDGET_BYTES else "int16"
     packer = _Packer(encoding)
@@ -308,8 +395,13 @@ def describe_model(model, encoding: str = "auto") -> tuple[dict, bytes]:
         raise ValueError(f"the page would compute an output of shape {shape}, Keras {expected}")
     if len(shape) != 1:
         raise ValueError(f"the model must end in a vector of scores, not shape {shape}")
-    description = {"name": model.name, "inputShape": input_shape, "layers": layers,
-                   "encoding": encoding, "weightBytes": packer.size}
+    description = {
+        "name": model.name,
+        "inputShape": input_shape,
+        "layers": layers,
+        "encoding": encoding,
+        "weightBytes": packer.size,
+    }
     return description, packer.bytes()
 
 
@@ -341,10 +433,11 @@ def _activate(values: np.ndarray, name: str) -> np.ndarray:
 
 def forward(description: dict, blob: bytes, image) -> list[np.ndarray]:
     """Every layer's output for one image, computed from the description as the page does."""
-    values = np.asarray(image, dtype=np.float64)
+    values: np.ndarray = np.asarray(image, dtype=np.float64)
     if list(values.shape) != description["inputShape"]:
-        raise ValueError(f"image must have shape {description['inputShape']}, "
-                         f"not {list(values.shape)}")
+        raise ValueError(
+            f"image must have shape {description['inputShape']}, not {list(values.shape)}"
+        )
     outputs = []
     for spec in description["layers"]:
         kind = spec["type"]
@@ -369,8 +462,8 @@ def forward(description: dict, blob: bytes, image) -> list[np.ndarray]:
         elif kind == "globalavgpool":
             values = values.mean(axis=(0, 1))
         elif kind == "dense":
-            weights = _decode(blob, spec["weights"]).reshape(values.size, -1)
-            values = values @ weights.astype(np.float64) + _decode(blob, spec["bias"])
+            matrix = _decode(blob, spec["weights"]).reshape(values.size, -1)
+            values = values @ matrix.astype(np.float64) + _decode(blob, spec["bias"])
             values = _activate(values, spec["activation"])
         outputs.append(values)
     return outputs

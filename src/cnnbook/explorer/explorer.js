@@ -3,7 +3,7 @@
  *
  * cnnbook.widgets.model_explorer() writes, for each explorer, a
  * <div class="cnnbook-explorer"> holding a JSON description of a trained Keras model
- * (written by cnnbook.explorer.describe_model), its weights packed into base64, and this
+ * (written by cnnbook.explorer.describe_model), its weights packed as text (encode_85), and this
  * script. The script turns every such div on the page that is not set up yet into a live
  * explorer; nothing here uses a fixed element id, and nothing is fetched.
  *
@@ -31,11 +31,20 @@
   var MAX_FILE_BYTES = 50 * 1024 * 1024;
 
   // ------------------------------------------------------------------ weights
-  function base64Bytes(text) {
-    var binary = atob(text);
-    var bytes = new Uint8Array(binary.length);
-    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    return bytes;
+  /* Bytes from the text cnnbook.explorer.encode_85 wrote: 5 characters for 4 bytes. */
+  function decode85(text, alphabet, length) {
+    var lookup = new Int32Array(128).fill(-1), i;
+    for (i = 0; i < alphabet.length; i++) lookup[alphabet.charCodeAt(i)] = i;
+    var bytes = new Uint8Array(text.length / 5 * 4);
+    for (var group = 0, out = 0; group < text.length; group += 5, out += 4) {
+      var value = 0;
+      for (i = 0; i < 5; i++) value = value * 85 + lookup[text.charCodeAt(group + i)];
+      bytes[out] = Math.floor(value / 16777216) & 255;
+      bytes[out + 1] = (value >>> 16) & 255;
+      bytes[out + 2] = (value >>> 8) & 255;
+      bytes[out + 3] = value & 255;
+    }
+    return bytes.subarray(0, length);
   }
 
   /* The float32 values of one packed entry (little-endian float32, or int16 x scale). */
@@ -55,9 +64,8 @@
   }
 
   /* The description with every weight array decoded, ready to run. */
-  function prepareModel(description, weightsBase64) {
-    var bytes = base64Bytes(weightsBase64);
-    var view = new DataView(bytes.buffer);
+  function prepareModel(description, bytes) {
+    var view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     var shape = description.inputShape.slice();
     var layers = description.layers.map(function (spec) {
       var layer = { spec: spec, type: spec.type, name: spec.name, inShape: shape,
@@ -386,13 +394,15 @@
     var app = root.querySelector(".cnnbook-explorer-app");
     if (!dataNode || !app) { root.setAttribute(READY, "broken"); return; }
     var data = JSON.parse(dataNode.textContent);
-    var model = prepareModel(data.model, data.weights);
+    var model = prepareModel(data.model,
+      decode85(data.weights, data.alphabet, data.model.weightBytes));
     var H = model.inputShape[0], W = model.inputShape[1], C = model.inputShape[2];
     var scale = data.inputScale;
     var classes = data.classNames;
     var uid = "cnnbook-explorer-" + (++counter) + "-" + Math.random().toString(36).slice(2, 8);
     var input = new Float32Array(H * W * C);
-    var examples = data.examples ? base64Bytes(data.examples.pixels) : null;
+    var examples = data.examples ?
+      decode85(data.examples.pixels, data.alphabet, data.examples.length) : null;
     var pending = false;
     var mode = "drawing", inked = false; // drawing: the pad is the input; example: a pick
 
@@ -416,7 +426,8 @@
       drawCanvas.setAttribute("role", "img");
       drawCanvas.setAttribute("aria-label", "Drawing area: draw a digit here with a mouse, a " +
         "finger or a pen. Keyboard users: pick a test digit below.");
-      drawContext = drawCanvas.getContext("2d");
+      // read back at every update: keep the pixels on the CPU side
+      drawContext = drawCanvas.getContext("2d", { willReadFrequently: true });
       pad.appendChild(drawCanvas);
       pad.appendChild(element("figcaption", null, "Draw here (mouse, finger or pen)."));
       var buttons = element("div", "cnnbook-explorer-buttons");
@@ -567,7 +578,8 @@
       var blank = drawCanvas && mode === "drawing" && !inked;
       var text = blank ? "Draw a digit (or pick one): the network's answer appears here. " +
         "On an empty canvas it answers: " + classes[best] + "."
-        : "The network says: " + classes[best] + (normalised ? " (" + percent(p[best]) + ")" : "") + ".";
+        : "The network says: " + classes[best] +
+          (normalised ? " (" + percent(p[best]) + ")" : "") + ".";
       if (data.outputKind === "binary") {
         text += " " + data.scoreName + ": " + scores[0].toFixed(3) + ".";
       }
@@ -627,7 +639,9 @@
       }
       drawCanvas.addEventListener("pointerdown", function (event) {
         event.preventDefault();
-        if (drawCanvas.setPointerCapture) drawCanvas.setPointerCapture(event.pointerId);
+        try { // keep the stroke when the pointer leaves the canvas
+          drawCanvas.setPointerCapture(event.pointerId);
+        } catch (error) { /* a synthetic or already released pointer: draw anyway */ }
         last = point(event);
         stroke(last, last);
       });
@@ -671,8 +685,8 @@
     function readPhotoFile(file) {
       status.classList.remove("cnnbook-explorer-error");
       if (!file.type || file.type.indexOf("image/") !== 0) {
-        showError("\u201c" + file.name + "\u201d is not an image (" + (file.type || "unknown type") +
-          "): choose a photo, such as a JPEG or PNG file.");
+        showError("\u201c" + file.name + "\u201d is not an image (" +
+          (file.type || "unknown type") + "): choose a photo, such as a JPEG or PNG file.");
         return;
       }
       if (file.size > MAX_FILE_BYTES) {
@@ -732,7 +746,9 @@
         });
       });
       ["dragleave", "drop"].forEach(function (name) {
-        zone.addEventListener(name, function () { zone.classList.remove("cnnbook-explorer-dragging"); });
+        zone.addEventListener(name, function () {
+          zone.classList.remove("cnnbook-explorer-dragging");
+        });
       });
       zone.addEventListener("drop", function (event) {
         event.preventDefault();
@@ -788,7 +804,8 @@
     }, 100);
   }
   window.cnnbookExplorer = {
-    prepareModel: prepareModel, run: run, resize: resize, centreDrawing: centreDrawing,
+    decode85: decode85, prepareModel: prepareModel, run: run, resize: resize,
+    centreDrawing: centreDrawing,
     setupAll: setupAll
   };
 })();

@@ -258,7 +258,8 @@
         context.putImageData(picture, 0, 0);
         photo.width = w;
         photo.height = h;
-        photo.alt = "Your photo \u201c" + file.name + "\u201d, in grey, the input of the playground.";
+        photo.alt = "Your photo \u201c" + file.name +
+          "\u201d, in grey, the input of the playground.";
         photo.src = scratch.toDataURL("image/png");
         say("Filtering your photo \u201c" + file.name + "\u201d (" + image.naturalWidth + " x " +
           image.naturalHeight + " pixels" + (shrink < 1 ? ", shrunk to " + w + " x " + h : "") +

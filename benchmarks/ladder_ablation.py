@@ -1,0 +1,104 @@
+"""What each ingredient of rung 6 buys: remove one at a time, measure the test accuracy.
+
+    python benchmarks/ladder_ablation.py                       # every variant, seed 42
+    python benchmarks/ladder_ablation.py --variants "no augmentation" crop --seeds 1 2 3 \
+        --json benchmarks/results/ladder_ablation.json --save benchmarks/results/ladder_ablation.txt
+
+Variants of rung 6, each trained as the lab does in full mode (``ladder_runs.py``: one
+budget, early stopping on the validation loss, the threshold chosen on validation) and
+scored on the book's test split, with 95% Wilson intervals:
+
+- ``rung 6``: the whole recipe (the reference);
+- ``no augmentation``, ``no batch norm``, ``no dropout``: one ingredient removed;
+- ``MSE loss``: the squared error instead of binary cross-entropy;
+- ``flatten + dense``: the last maps flattened into a dense layer instead of averaged;
+- ``crop``, ``pad``: photos of another shape centre-cropped or padded
+  (``tf.image.resize_with_pad``) instead of stretched.
+
+``--json`` is rewritten after every run; ``CNNBOOK_QUICK=1`` makes it a smoke test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # ladder_runs.py, beside this file
+
+import ladder_runs  # noqa: E402
+
+#: name -> (resize mode, build_modern switches)
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "rung 6": ("stretch", {}),
+    "no augmentation": ("stretch", {"augment": False}),
+    "no batch norm": ("stretch", {"batch_norm": False}),
+    "no dropout": ("stretch", {"dropout": 0.0}),
+    "MSE loss": ("stretch", {"loss": "mse"}),
+    "flatten + dense": ("stretch", {"head": "flatten"}),
+    "crop": ("crop", {}),
+    "pad": ("pad", {}),
+}
+
+
+def report(records: list[dict], env: dict) -> str:
+    lines = [
+        "rung 6 ablation: test accuracy at the threshold chosen on validation",
+        f"measured {env['date']} on {env['machine']} (load average at start "
+        f"{env['load_average_at_start']}), Python {env['python']}, numpy {env['numpy']}, "
+        f"TensorFlow {env['tensorflow']}, Keras {env['keras']}, cnnbook {env['cnnbook']}",
+        f"budget: at most {env['max_epochs']} epochs, early stopping after "
+        f"{env['patience']} (not before epoch {env['min_epochs']}); photos per split: "
+        f"{env['photos_per_split']}"
+        f"{' (QUICK MODE: not a measurement)' if env['quick_mode'] else ''}",
+        "",
+        f"{'variant':16}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
+        f"{'epochs':>7}  {'s/epoch':>8}",
+    ]
+    for r in records:
+        lines.append(
+            f"{r['variant']:16}  {r['seed']:>5}  {r['test_accuracy']:>8.3f}  "
+            f"[{r['test_accuracy_low']:.3f}, {r['test_accuracy_high']:.3f}]  {r['n']:>5}  "
+            f"{r['epochs']:>3}/{r['max_epochs']:<3}  {r['seconds_per_epoch']:>8.1f}"
+        )
+    lines.append("")
+    for name in dict.fromkeys(r["variant"] for r in records):
+        values = [r["test_accuracy"] for r in records if r["variant"] == name]
+        lines.append(f"{name:16}: test accuracy {ladder_runs.spread(values)}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=list(VARIANTS),
+        choices=list(VARIANTS),
+        metavar="VARIANT",
+        help=f"any of: {', '.join(VARIANTS)} (default: all)",
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42])
+    parser.add_argument("--json", type=Path, help="write the results as JSON here")
+    parser.add_argument("--save", type=Path, help="write the text report here")
+    args = parser.parse_args(argv)
+    book = ladder_runs.book_photos()
+    env = ladder_runs.environment()
+    records: list[dict] = []
+    for seed in args.seeds:
+        for name in args.variants:
+            resize, switches = VARIANTS[name]
+            print(f"{name}, seed {seed} ...", file=sys.stderr, flush=True)
+            record = ladder_runs.train_and_score(6, book, seed, resize=resize, **switches)
+            records.append({"variant": name, "resize": resize, **record})
+            ladder_runs.write_json(args.json, "variants", records, env)
+    text = report(records, env)
+    print(text, end="")
+    if args.save:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        args.save.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

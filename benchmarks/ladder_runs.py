@@ -1,0 +1,214 @@
+"""What the two ladder benchmarks share: the lab's recipe, run outside the book.
+
+``ladder_seeds.py`` and ``ladder_ablation.py`` import this file (it sits beside them).
+Each run trains one rung, or one variant of rung 6, exactly as the cats-vs-dogs lab does
+in full mode (``cnnbook.ladder.build_for_budget``, ``MAX_EPOCHS``, ``PATIENCE``, early
+stopping on the validation loss, the threshold chosen on validation) and scores it on the
+book's test split and, if given, on a folder of one's own laid out as
+``{cats,dogs}/*.jpg``. With ``CNNBOOK_QUICK=1`` the sizes shrink to a smoke test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+import cnnbook  # noqa: E402
+from cnnbook import data, ladder, photos  # noqa: E402
+
+LISTING_SEED = 42  # the lab's seed for listing the photos and counting their shapes
+SHAPE_SAMPLE_SIZE = 300
+
+
+def budget() -> tuple[int, int, int, int | None]:
+    """(max epochs, patience, min epochs, photos per split): the lab's, or quick mode's."""
+    return (
+        cnnbook.pick(ladder.MAX_EPOCHS, 1),
+        cnnbook.pick(ladder.PATIENCE, 1),
+        cnnbook.pick(ladder.MIN_EPOCHS, 1),
+        cnnbook.pick(None, 32),
+    )
+
+
+@dataclass
+class Photos:
+    """The book's three checked splits and the lab's image shape."""
+
+    train: photos.LabelledPhotos
+    validation: photos.LabelledPhotos
+    test: photos.LabelledPhotos
+    image_shape: tuple[int, int]
+    datasets: dict = field(default_factory=dict)
+
+    def data(self, split: str, resize: str = "stretch", seed: int = 0):
+        """The dataset of one split, made once per (split, resize, seed)."""
+        key = (split, resize, seed if split == "train" else 0)
+        if key not in self.datasets:
+            checked = getattr(self, split)
+            self.datasets[key] = photos.photo_dataset(
+                checked.paths,
+                checked.labels,
+                self.image_shape,
+                batch_size=ladder.BATCH_SIZE,
+                shuffle=split == "train",
+                seed=seed,
+                resize=resize,
+            )
+        return self.datasets[key]
+
+
+def book_photos() -> Photos:
+    limit = budget()[3]
+    splits = {
+        split: photos.cats_and_dogs_photos(split, limit=limit, seed=LISTING_SEED)
+        for split in ("train", "validation", "test")
+    }
+    sample = min(SHAPE_SAMPLE_SIZE, len(splits["train"]))
+    shape = photos.scaled_shape(
+        photos.most_common_shape(splits["train"].paths, sample, LISTING_SEED)
+    )
+    return Photos(**splits, image_shape=shape)
+
+
+def folder_photos(folder: Path) -> photos.LabelledPhotos:
+    """A reader's folder of ``cats/*.jpg`` and ``dogs/*.jpg``, checked (broken files named)."""
+    folder = Path(folder)
+    missing = [name for name in data.CATS_AND_DOGS_CLASSES if not (folder / name).is_dir()]
+    if missing:
+        raise SystemExit(
+            f"{folder} must hold the folders cats/ and dogs/ (missing: "
+            f"{', '.join(missing)}), each with .jpg photos"
+        )
+    files = {
+        name: sorted(p for p in (folder / name).iterdir() if p.is_file())
+        for name in data.CATS_AND_DOGS_CLASSES
+    }
+    paths, labels = photos.labelled_paths(files)
+    check = photos.check_photos(paths)
+    keep = np.array([path not in check.broken for path in paths], dtype=bool)
+    if not keep.any():
+        raise SystemExit(f"{folder} holds no readable .jpg photo")
+    return photos.LabelledPhotos(
+        [p for p, k in zip(paths, keep, strict=True) if k], labels[keep], check
+    )
+
+
+def train_and_score(
+    number: int, book: Photos, seed: int, resize: str = "stretch", extra_test=None, **modern_options
+) -> dict:
+    """Train rung ``number`` (rung 6 with ``modern_options``) as the lab does; score it."""
+    import keras
+
+    max_epochs, patience, min_epochs, _ = budget()
+    cnnbook.set_seed(seed)
+    train_data = book.data("train", resize, seed)
+    model = ladder.build_for_budget(
+        number, (*book.image_shape, 3), max_epochs, len(train_data), seed=seed, **modern_options
+    )
+    start = time.perf_counter()
+    row = ladder.measure_rung(
+        model,
+        train_data,
+        book.data("validation", resize),
+        num_epochs=max_epochs,
+        patience=patience,
+        min_epochs=min_epochs,
+        test_data=book.data("test", resize),
+        progress=True,
+        name=ladder.rung(number).label,
+    )
+    record = {
+        "rung": number,
+        "seed": seed,
+        "test_accuracy": row["test_accuracy"],
+        "test_accuracy_at_0.5": row["test_accuracy_at_0.5"],
+        "threshold": row["best_threshold"],
+        "n": row["test_n"],
+        "test_accuracy_low": row["test_accuracy_low"],
+        "test_accuracy_high": row["test_accuracy_high"],
+        "test_set": "the book's test split",
+        "val_accuracy": row["val_accuracy"],
+        "val_loss_best": min(row["history"]["val_loss"]),
+        "epochs": row["num_epochs"],
+        "max_epochs": row["max_epochs"],
+        "best_epoch": row["best_epoch"],
+        "seconds_per_epoch": row["seconds_per_epoch"],
+        "train_seconds": time.perf_counter() - start,
+        "parameters": row["parameters"],
+    }
+    if extra_test is not None:  # a reader's own folder: its scores become the test_*
+        record["book_test_accuracy"] = record["test_accuracy"]
+        shaped = photos.photo_dataset(
+            extra_test.paths,
+            extra_test.labels,
+            book.image_shape,
+            batch_size=ladder.BATCH_SIZE,
+            resize=resize,
+        )
+        scores, labels = ladder.predict_scores(model, shaped)
+        scored = ladder.score_row(scores, labels, row["best_threshold"], "test")
+        record.update(
+            {
+                key: scored[key]
+                for key in (
+                    "test_accuracy",
+                    "test_accuracy_at_0.5",
+                    "test_accuracy_low",
+                    "test_accuracy_high",
+                )
+            }
+        )
+        record["n"] = scored["test_n"]
+        record["test_set"] = "the photos of --test-dir"
+    del model
+    keras.backend.clear_session()
+    return record
+
+
+def environment() -> dict:
+    import keras
+    import tensorflow as tf
+
+    max_epochs, patience, min_epochs, limit = budget()
+    return {
+        "date": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "load_average_at_start": round(os.getloadavg()[0], 1),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "cnnbook": cnnbook.__version__,
+        "quick_mode": cnnbook.quick_mode(),
+        "max_epochs": max_epochs,
+        "patience": patience,
+        "min_epochs": min_epochs,
+        "photos_per_split": "all" if limit is None else limit,
+    }
+
+
+def write_json(path: Path | None, key: str, records: list[dict], env: dict) -> None:
+    """Write (and rewrite after every run, so a stopped run keeps what it measured)."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({key: records, "environment": env}, indent=1) + "\n")
+
+
+def spread(values: list[float]) -> str:
+    values = np.asarray(values, dtype=float)
+    if values.size == 1:
+        return f"{values[0]:.3f} (one seed: no spread)"
+    return (
+        f"{values.mean():.3f} +- {values.std(ddof=1):.3f} (sd over {values.size} seeds; "
+        f"min {values.min():.3f}, max {values.max():.3f})"
+    )

@@ -1,0 +1,108 @@
+"""The cats-vs-dogs ladder over several seeds: mean and spread of each rung's test accuracy.
+
+    python benchmarks/ladder_seeds.py                      # every rung, seeds 1 2 3
+    python benchmarks/ladder_seeds.py --rungs 6 --seeds 42 --json out.json
+    python benchmarks/ladder_seeds.py --rungs 6 --seeds 42 --test-dir my_pets --json out.json
+
+Each (rung, seed) trains as the lab does in full mode (one budget, early stopping on the
+validation loss, the threshold chosen on validation; ``benchmarks/ladder_runs.py``) and
+is scored on the book's test split. The spread over seeds (the order of the photos, the
+initial weights, the random augmentations) is what one build's single run cannot show.
+
+``--test-dir DIR`` scores the trained rungs on your own photos, laid out as
+``DIR/cats/*.jpg`` and ``DIR/dogs/*.jpg`` (broken files are named and skipped); the
+``test_*`` fields of ``--json`` are then that folder's, at the threshold chosen on the
+book's validation photos. ``--json`` writes ``{"rungs": [{"rung", "seed",
+"test_accuracy", "test_accuracy_at_0.5", "threshold", "n", ...}], "environment": {...}}``,
+rewritten after every run. ``--save`` writes the text report. A full run of every rung
+over three seeds takes hours on a 2-core CPU; CNNBOOK_QUICK=1 makes it a smoke test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # ladder_runs.py, beside this file
+
+import ladder_runs  # noqa: E402
+
+DEFAULT_SEEDS = (1, 2, 3)
+
+
+def parse_rungs(text: str) -> list[int]:
+    try:
+        numbers = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--rungs takes numbers like 1,2,6, not {text!r}"
+        ) from None
+    if not numbers or any(not 1 <= n <= 6 for n in numbers):
+        raise argparse.ArgumentTypeError(f"the rungs are 1 to 6, not {text!r}")
+    return numbers
+
+
+def report(records: list[dict], env: dict) -> str:
+    lines = [
+        "cats-vs-dogs ladder over seeds: test accuracy at the threshold chosen on validation",
+        f"measured {env['date']} on {env['machine']} (load average at start "
+        f"{env['load_average_at_start']}), Python {env['python']}, numpy {env['numpy']}, "
+        f"TensorFlow {env['tensorflow']}, Keras {env['keras']}, cnnbook {env['cnnbook']}",
+        f"budget: at most {env['max_epochs']} epochs, early stopping after "
+        f"{env['patience']} without a better validation loss (not before epoch "
+        f"{env['min_epochs']}); photos per split: "
+        f"{env['photos_per_split']}"
+        f"{' (QUICK MODE: not a measurement)' if env['quick_mode'] else ''}",
+        "",
+        f"{'rung':>4}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
+        f"{'thr':>4}  {'epochs':>7}  {'s/epoch':>8}  test set",
+    ]
+    for r in records:
+        lines.append(
+            f"{r['rung']:>4}  {r['seed']:>5}  {r['test_accuracy']:>8.3f}  "
+            f"[{r['test_accuracy_low']:.3f}, {r['test_accuracy_high']:.3f}]  {r['n']:>5}  "
+            f"{r['threshold']:>4.1f}  {r['epochs']:>3}/{r['max_epochs']:<3}  "
+            f"{r['seconds_per_epoch']:>8.1f}  {r['test_set']}"
+        )
+    lines.append("")
+    for number in sorted({r["rung"] for r in records}):
+        values = [r["test_accuracy"] for r in records if r["rung"] == number]
+        lines.append(f"rung {number}: test accuracy {ladder_runs.spread(values)}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rungs",
+        type=parse_rungs,
+        default=[1, 2, 3, 4, 5, 6],
+        help="comma-separated rung numbers (default: all six)",
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
+    parser.add_argument(
+        "--test-dir", type=Path, help="also score on this folder of cats/*.jpg and dogs/*.jpg"
+    )
+    parser.add_argument("--json", type=Path, help="write the results as JSON here")
+    parser.add_argument("--save", type=Path, help="write the text report here")
+    args = parser.parse_args(argv)
+    extra_test = ladder_runs.folder_photos(args.test_dir) if args.test_dir else None
+    book = ladder_runs.book_photos()
+    env = ladder_runs.environment()
+    records: list[dict] = []
+    for seed in args.seeds:
+        for number in args.rungs:
+            print(f"rung {number}, seed {seed} ...", file=sys.stderr, flush=True)
+            records.append(ladder_runs.train_and_score(number, book, seed, extra_test=extra_test))
+            ladder_runs.write_json(args.json, "rungs", records, env)
+    text = report(records, env)
+    print(text, end="")
+    if args.save:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        args.save.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

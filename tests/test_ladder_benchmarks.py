@@ -1,0 +1,89 @@
+"""The ladder benchmarks' code paths, cheaply: quick mode, one seed, a few photos.
+
+They only check that the scripts run and write what they promise; the measurements
+themselves are made by hand and committed under benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnnbook import data
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+PROMISED = {"rung", "seed", "test_accuracy", "test_accuracy_at_0.5", "threshold", "n"}
+
+
+def _script(name: str):
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+@pytest.fixture
+def pets(tmp_path, data_root):
+    """A reader's own folder: three cats, three dogs, and one broken file."""
+    folder = tmp_path / "pets"
+    source = data.cats_and_dogs_dir() / "validation"
+    for label in data.CATS_AND_DOGS_CLASSES:
+        (folder / label).mkdir(parents=True)
+        for photo in sorted((source / label).glob("*.jpg"))[:3]:
+            (folder / label / photo.name).symlink_to(photo)
+    (folder / "dogs" / "empty.jpg").write_bytes(b"")
+    return folder
+
+
+def test_ladder_seeds_scores_a_readers_folder_and_writes_the_promised_json(
+    pets, tmp_path, monkeypatch, capsys
+):
+    import warnings
+
+    from cnnbook.photos import BrokenPhotosWarning
+
+    monkeypatch.setenv("CNNBOOK_QUICK", "1")
+    out = tmp_path / "out.json"
+    with warnings.catch_warnings(record=True) as caught:  # not pytest.warns: it re-raises
+        warnings.simplefilter("always")  # TensorFlow's own deprecation notes under -W error
+        _script("ladder_seeds").main(
+            ["--rungs", "1", "--seeds", "42", "--test-dir", str(pets), "--json", str(out)]
+        )
+    assert [
+        w for w in caught if w.category is BrokenPhotosWarning and "empty.jpg" in str(w.message)
+    ], "the broken file was not named"
+    (record,) = json.loads(out.read_text())["rungs"]
+    assert PROMISED <= set(record)
+    assert record["rung"] == 1 and record["seed"] == 42 and record["n"] == 6
+    assert 0.0 <= record["test_accuracy"] <= 1.0 and 0.0 <= record["threshold"] < 1.0
+    assert "QUICK MODE" in capsys.readouterr().out
+
+
+def test_ladder_seeds_refuses_a_folder_without_cats_and_dogs(tmp_path):
+    with pytest.raises(SystemExit):
+        _script("ladder_seeds").main(["--rungs", "9"])
+    with pytest.raises(SystemExit, match="cats/ and dogs/"):
+        _script("ladder_seeds").main(["--test-dir", str(tmp_path)])
+
+
+def test_ladder_ablation_runs_a_variant_and_a_resize_mode(data_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNBOOK_QUICK", "1")
+    out, text = tmp_path / "ablation.json", tmp_path / "ablation.txt"
+    _script("ladder_ablation").main(
+        ["--variants", "no dropout", "pad", "--seeds", "3", "--json", str(out), "--save", str(text)]
+    )
+    records = json.loads(out.read_text())["variants"]
+    assert [(r["variant"], r["resize"]) for r in records] == [
+        ("no dropout", "stretch"),
+        ("pad", "pad"),
+    ]
+    assert all(PROMISED <= set(r) for r in records)
+    assert "QUICK MODE" in text.read_text()
