@@ -263,7 +263,8 @@ def finish_pages(app, exception):
       theme's CSS and web fonts already draw);
     - the sidebar's expand buttons get a name ("Sections of Edge filters");
     - the sidebar's search button is named by its visible text ("Search Ctrl+K");
-    - the search index and its code only on the search page."""
+    - the search index and its code only on the search page;
+    - a hidden cell's toggle is named by its visible text ("Show code cell source")."""
     if exception is not None or app.builder.format != "html":
         return
     for page in Path(app.outdir).rglob("*.html"):
@@ -280,6 +281,8 @@ def finish_pages(app, exception):
             'aria-label="Search"',
             'class="btn search-button-field search-button__button pst-js-only" title="Search"',
         )
+        # a hidden cell's "Show code cell source" button: named by its text, not a label
+        done = done.replace('<summary aria-label="Toggle hidden content">', "<summary>")
         if done != text:
             page.write_text(done, encoding="utf-8")
 

@@ -24,7 +24,12 @@ import argparse
 import sys
 from pathlib import Path
 
-import ladder_runs  # beside this file (a script's folder is on the module path)
+# ladder_runs.py, beside this file: imported as benchmarks.ladder_runs (tests,
+# python -m benchmarks.NAME) or, run as a script, from this folder on sys.path.
+if __package__:
+    from benchmarks import ladder_runs
+else:
+    import ladder_runs
 
 DEFAULT_SEEDS = (1, 2, 3)
 

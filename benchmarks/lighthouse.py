@@ -4,7 +4,8 @@
     python -m benchmarks.lighthouse --pages chapters/intro.html --runs 3
     python -m benchmarks.lighthouse --save benchmarks/results/lighthouse.txt
 
-Lighthouse (pinned in package.json, `npm ci`) runs in mobile mode (a mid-range phone's
+Lighthouse (pinned in benchmarks/lighthouse/package.json:
+`npm ci --prefix benchmarks/lighthouse`) runs in mobile mode (a mid-range phone's
 screen, simulated slow 4G and a 4x slower CPU) against the book served on the loopback
 interface as a static host serves it (``tools/serve_book.py``: text compressed), with
 Debian's Chromium (``CHROME_PATH``). Each page is audited ``--runs`` times; the report
@@ -28,7 +29,7 @@ from tools import serve_book  # run from the repository root, as a module (see a
 
 ROOT = Path(__file__).resolve().parents[1]
 
-LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
+LIGHTHOUSE = ROOT / "benchmarks" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
 CHROMIUM = "/usr/bin/chromium"
 PAGES = ["chapters/edge_filters.html", "notebooks/02_edge_filters.html"]
 GOALS = {"accessibility": 95, "performance": 90}
@@ -82,7 +83,10 @@ def main() -> int:
     parser.add_argument("--save", type=Path, help="also write the report to this file")
     args = parser.parse_args()
     if not LIGHTHOUSE.exists():
-        sys.exit(f"{LIGHTHOUSE} is missing: run `npm ci` (Lighthouse is pinned in package.json)")
+        sys.exit(
+            f"{LIGHTHOUSE} is missing: run `npm ci --prefix benchmarks/lighthouse` "
+            "(Lighthouse is pinned there)"
+        )
 
     load_before = os.getloadavg()[0]
     server, base = serve_book.start(args.folder)

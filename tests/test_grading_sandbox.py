@@ -542,8 +542,9 @@ def test_a_model_is_taken_back_as_data_only(tmp_path):
     import zipfile
 
     import keras
-    from grading import models
-    from grading.plan import WrongAnswer
+
+    from tools.grading import models
+    from tools.grading.plan import WrongAnswer
 
     inputs = keras.Input(shape=(4,))
     plain = keras.Model(inputs, keras.layers.Dense(1)(inputs))
@@ -571,7 +572,8 @@ def test_a_model_is_taken_back_as_data_only(tmp_path):
 def test_answers_are_read_strictly(tmp_path):
     """Pickles, forged headers, NaN and wrong shapes are wrong answers, never loaded."""
     import numpy as np
-    from grading.plan import Answers, WrongAnswer
+
+    from tools.grading.plan import Answers, WrongAnswer
 
     def answer(name, array=None, **record):
         (tmp_path / f"{name}.json").write_text(json.dumps({"ok": True, "array": True, **record}))

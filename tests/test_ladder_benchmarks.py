@@ -6,10 +6,8 @@ themselves are made by hand and committed under benchmarks/results/.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,24 +16,9 @@ from cnnbook import data
 PROMISED = {"rung", "seed", "test_accuracy", "test_accuracy_at_0.5", "threshold", "n"}
 
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name: str):
-    """benchmarks/<name>.py as the module ``name`` (registered first: dataclasses need it)."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def _script(name: str):
-    """A benchmark script as a module, with ladder_runs (beside it) importable as it is
-    when the script runs: the shared module is loaded first, under its own name."""
-    _load("ladder_runs")
-    return _load(name)
+    """A benchmark script as a module (benchmarks/ is importable from the repository root)."""
+    return importlib.import_module(f"benchmarks.{name}")
 
 
 @pytest.fixture

@@ -110,7 +110,8 @@ def test_every_third_party_import_is_declared():
         _notebook_code(p) for folder in NOTEBOOK_FOLDERS for p in (ROOT / folder).glob("*.ipynb")
     ]
     modules = set().union(*(_imported_top_modules(s) for s in sources))
-    local = {"cnnbook", "tools", "tests", "_ext", "conftest", "google"}  # google: Colab only
+    # google: only on Colab
+    local = {"cnnbook", "tools", "tests", "benchmarks", "_ext", "conftest", "google"}
     local |= {p.stem for p in _python_sources()}
     local |= {p.name for p in (ROOT / "tools").iterdir() if p.is_dir()}  # tools/grading...
     third_party = sorted(m for m in modules - local if m not in sys.stdlib_module_names)

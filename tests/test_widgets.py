@@ -177,8 +177,11 @@ def playground_parts(snippet: str) -> tuple[dict, np.ndarray, str]:
 def test_playground_carries_the_photo_the_presets_and_the_package_script(photo):
     snippet = widgets.kernel_playground(photo, preset="Sobel x").data
     data, image, script = playground_parts(snippet)
-    assert data == {"presets": kernels.presets_as_lists(), "initial": "Sobel x",
-                    "maxUploadSide": widgets.MAX_UPLOAD_SIDE}
+    assert data == {
+        "presets": kernels.presets_as_lists(),
+        "initial": "Sobel x",
+        "maxUploadSide": widgets.MAX_UPLOAD_SIDE,
+    }
     np.testing.assert_array_equal(image, np.round(photo * 255).astype(np.uint8))
     shipped = resources.files("cnnbook").joinpath("playground", "playground.js").read_text()
     assert script == shipped.replace("</", "<\\/")
