@@ -92,16 +92,23 @@ def run_book(seed: int, determinism: bool = False) -> dict:
     (train_images, train_labels), (test_images, test_labels) = load_mnist()
     train_images, test_images = mnist.preprocess(train_images), mnist.preprocess(test_images)
     (train_images, train_labels), validation = mnist.split_validation(
-        train_images, train_labels, num_validation=mnist.NUM_VALIDATION, seed=seed)
+        train_images, train_labels, num_validation=mnist.NUM_VALIDATION, seed=seed
+    )
     cnnbook.set_seed(seed)
     model = mnist.build_mnist_convnet()
     stopwatch = _stopwatch()
-    history = mnist.train(model, train_images, train_labels, validation,
-                          num_epochs=mnist.NUM_EPOCHS, batch_size=mnist.BATCH_SIZE,
-                          callbacks=[stopwatch], verbose=0)
+    history = mnist.train(
+        model,
+        train_images,
+        train_labels,
+        validation,
+        num_epochs=mnist.NUM_EPOCHS,
+        batch_size=mnist.BATCH_SIZE,
+        callbacks=[stopwatch],
+        verbose=0,
+    )
     _, test_accuracy = model.evaluate(test_images, test_labels, verbose=0)
-    return _result(model, history, stopwatch, len(train_images), len(validation[0]),
-                   test_accuracy)
+    return _result(model, history, stopwatch, len(train_images), len(validation[0]), test_accuracy)
 
 
 def run_source(seed: int) -> dict:
@@ -124,19 +131,24 @@ def run_source(seed: int) -> dict:
     x = layers.Flatten()(x)
     outputs = layers.Dense(10, activation="softmax")(x)
     model = keras.Model(inputs=inputs, outputs=outputs)
-    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     stopwatch = _stopwatch()
-    history = model.fit(train_images, train_labels, epochs=2, batch_size=64,
-                        validation_data=(test_images, test_labels), callbacks=[stopwatch],
-                        verbose=0)
+    history = model.fit(
+        train_images,
+        train_labels,
+        epochs=2,
+        batch_size=64,
+        validation_data=(test_images, test_labels),
+        callbacks=[stopwatch],
+        verbose=0,
+    )
     _, test_accuracy = model.evaluate(test_images, test_labels, verbose=0)
-    return _result(model, history, stopwatch, len(train_images), len(test_images),
-                   test_accuracy)
+    return _result(model, history, stopwatch, len(train_images), len(test_images), test_accuracy)
 
 
-def _result(model, history, stopwatch, num_train: int, num_validation: int,
-            test_accuracy: float) -> dict:
+def _result(
+    model, history, stopwatch, num_train: int, num_validation: int, test_accuracy: float
+) -> dict:
     epochs = stopwatch.epoch_seconds
     training = [e - v for e, v in zip(epochs, stopwatch.validation_seconds)]
     return {
@@ -167,15 +179,21 @@ def run_in_fresh_process(variant: str, seed: int) -> dict:
     start = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, __file__, "--worker", variant, "--seed", str(seed)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")},
     )
     if completed.returncode != 0:
         raise RuntimeError(f"the {variant} run failed:\n{completed.stderr[-4000:]}")
     line = next(x for x in completed.stdout.splitlines() if x.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))
-    result.update(variant=variant, wall_seconds=time.perf_counter() - start,
-                  load_before=load_before, load_after=os.getloadavg()[0])
+    result.update(
+        variant=variant,
+        wall_seconds=time.perf_counter() - start,
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
+    )
     return result
 
 
@@ -196,21 +214,27 @@ def _cpu_model() -> str:
 def machine_line() -> str:
     from importlib.metadata import version  # importing TensorFlow here would only log noise
 
-    return (f"{_cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
-            f"Python {platform.python_version()}, numpy {version('numpy')}, TensorFlow "
-            f"{version('tensorflow')}, Keras {version('keras')}")
+    return (
+        f"{_cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}, numpy {version('numpy')}, TensorFlow "
+        f"{version('tensorflow')}, Keras {version('keras')}"
+    )
 
 
 def report(runs: list[dict], seed: int, seed_runs: list[dict] = ()) -> str:
     lines = [
         "MNIST convnet: seconds per epoch, the book's training against the source code",
         f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine_line()}",
-        (f"2 epochs, batch 64, rmsprop, seed {seed}, each run in a fresh process; the CPUs "
-         "are shared with other work (load = 1-minute load average before/after a run)"),
+        (
+            f"2 epochs, batch 64, rmsprop, seed {seed}, each run in a fresh process; the CPUs "
+            "are shared with other work (load = 1-minute load average before/after a run)"
+        ),
         "",
-        (f"{'run':4s} {'variant':17s} {'train':>6s} {'val':>6s} {'epoch 1':>8s} "
-         f"{'epoch 2':>8s} {'mean':>7s} {'cpu':>6s} {'train only':>10s} {'img/s':>6s} {'test acc':>8s} "
-         f"{'load':>9s}"),
+        (
+            f"{'run':4s} {'variant':17s} {'train':>6s} {'val':>6s} {'epoch 1':>8s} "
+            f"{'epoch 2':>8s} {'mean':>7s} {'cpu':>6s} {'train only':>10s} {'img/s':>6s} {'test acc':>8s} "
+            f"{'load':>9s}"
+        ),
     ]
     for index, run in enumerate(runs, 1):
         epochs = run["epoch_seconds"]
@@ -222,8 +246,10 @@ def report(runs: list[dict], seed: int, seed_runs: list[dict] = ()) -> str:
             f"{_mean(run['training_seconds']):10.1f} {images_per_second:6.0f} "
             f"{run['test_accuracy']:8.4f} {run['load_before']:4.1f}/{run['load_after']:<4.1f}"
         )
-    lines.append("(seconds per epoch; 'cpu': CPU seconds of the process per epoch; 'train only' "
-                 "leaves out the validation pass inside each epoch)")
+    lines.append(
+        "(seconds per epoch; 'cpu': CPU seconds of the process per epoch; 'train only' "
+        "leaves out the validation pass inside each epoch)"
+    )
 
     def of(variant):
         return [r for r in runs if r["variant"] == variant]
@@ -234,39 +260,57 @@ def report(runs: list[dict], seed: int, seed_runs: list[dict] = ()) -> str:
     book_rate = _mean([r["num_train"] / _mean(r["training_seconds"]) for r in book])
     source_rate = _mean([r["num_train"] / _mean(r["training_seconds"]) for r in source])
     ratio = book_epoch / source_epoch
-    cpu_ratio = (_mean([_mean(r["epoch_cpu_seconds"]) for r in book])
-                 / _mean([_mean(r["epoch_cpu_seconds"]) for r in source]))
-    per_round = [b / s for b, s in zip([_mean(r["epoch_seconds"]) for r in book],
-                                       [_mean(r["epoch_seconds"]) for r in source])]
+    cpu_ratio = _mean([_mean(r["epoch_cpu_seconds"]) for r in book]) / _mean(
+        [_mean(r["epoch_cpu_seconds"]) for r in source]
+    )
+    per_round = [
+        b / s
+        for b, s in zip(
+            [_mean(r["epoch_seconds"]) for r in book], [_mean(r["epoch_seconds"]) for r in source]
+        )
+    ]
     book_accuracy = [r["test_accuracy"] for r in book]
     source_accuracy = [r["test_accuracy"] for r in source]
     spread = max(book_accuracy) - min(book_accuracy)
     lines += [
         "",
-        (f"seconds per epoch, book / source: {ratio:.3f} (per round: "
-         f"{', '.join(f'{x:.3f}' for x in per_round)})   goal: at most {RATIO_GOAL} -> "
-         f"{'met' if ratio <= RATIO_GOAL else 'NOT met'}"),
+        (
+            f"seconds per epoch, book / source: {ratio:.3f} (per round: "
+            f"{', '.join(f'{x:.3f}' for x in per_round)})   goal: at most {RATIO_GOAL} -> "
+            f"{'met' if ratio <= RATIO_GOAL else 'NOT met'}"
+        ),
         f"CPU seconds per epoch, book / source: {cpu_ratio:.3f}",
-        (f"training images per second, book / source: {book_rate / source_rate:.3f} "
-         "(same model and batch size: this is the pipeline's own cost)"),
-        (f"test accuracy, book: {', '.join(f'{a:.4f}' for a in book_accuracy)}; source: "
-         f"{', '.join(f'{a:.4f}' for a in source_accuracy)}   goal: book at least as "
-         f"accurate -> {'met' if min(book_accuracy) >= max(source_accuracy) else 'NOT met'}"),
+        (
+            f"training images per second, book / source: {book_rate / source_rate:.3f} "
+            "(same model and batch size: this is the pipeline's own cost)"
+        ),
+        (
+            f"test accuracy, book: {', '.join(f'{a:.4f}' for a in book_accuracy)}; source: "
+            f"{', '.join(f'{a:.4f}' for a in source_accuracy)}   goal: book at least as "
+            f"accurate -> {'met' if min(book_accuracy) >= max(source_accuracy) else 'NOT met'}"
+        ),
     ]
     if len(book) > 1:
         lines.append(
             f"repeatability: the {len(book)} book runs differ by {spread:.4f} in test accuracy "
             f"(goal: at most {ACCURACY_TOLERANCE}) -> "
             f"{'met' if spread <= ACCURACY_TOLERANCE else 'NOT met'}"
-            + ("; bit-identical histories" if all(
-                r["val_accuracy"] == book[0]["val_accuracy"]
-                and r["test_accuracy"] == book[0]["test_accuracy"] for r in book) else "")
+            + (
+                "; bit-identical histories"
+                if all(
+                    r["val_accuracy"] == book[0]["val_accuracy"]
+                    and r["test_accuracy"] == book[0]["test_accuracy"]
+                    for r in book
+                )
+                else ""
+            )
         )
     strict = of("book-determinism")
     if strict:
         cost = _mean([_mean(r["epoch_seconds"]) for r in strict]) / book_epoch
-        cpu_cost = (_mean([_mean(r["epoch_cpu_seconds"]) for r in strict])
-                    / _mean([_mean(r["epoch_cpu_seconds"]) for r in book]))
+        cpu_cost = _mean([_mean(r["epoch_cpu_seconds"]) for r in strict]) / _mean(
+            [_mean(r["epoch_cpu_seconds"]) for r in book]
+        )
         same = all(r["test_accuracy"] == book[0]["test_accuracy"] for r in strict)
         lines.append(
             f"enable_op_determinism() costs {cost:.2f}x the seconds per epoch "
@@ -285,24 +329,40 @@ def report(runs: list[dict], seed: int, seed_runs: list[dict] = ()) -> str:
             by_seed.setdefault(run["seed"], {})[run["variant"]] = run["test_accuracy"]
         by_seed.setdefault(seed, {"book": book_accuracy[0], "source": source_accuracy[0]})
         for each, pair in sorted(by_seed.items()):
-            lines.append(f"{each:6d} {pair['book']:8.4f} {pair['source']:8.4f} "
-                         f"{pair['book'] - pair['source']:+14.4f}")
+            lines.append(
+                f"{each:6d} {pair['book']:8.4f} {pair['source']:8.4f} "
+                f"{pair['book'] - pair['source']:+14.4f}"
+            )
         book_mean = _mean([pair["book"] for pair in by_seed.values()])
         source_mean = _mean([pair["source"] for pair in by_seed.values()])
-        lines.append(f"{'mean':>6s} {book_mean:8.4f} {source_mean:8.4f} "
-                     f"{book_mean - source_mean:+14.4f}")
+        lines.append(
+            f"{'mean':>6s} {book_mean:8.4f} {source_mean:8.4f} {book_mean - source_mean:+14.4f}"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="rounds of (book, source), order alternating (default 2)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="rounds of (book, source), order alternating (default 2)",
+    )
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--no-determinism-run", dest="determinism_run", action="store_false",
-                        help="skip the extra book run with enable_op_determinism()")
-    parser.add_argument("--accuracy-seeds", type=int, nargs="*", default=[],
-                        help="more seeds: one book and one source run each, for accuracy")
+    parser.add_argument(
+        "--no-determinism-run",
+        dest="determinism_run",
+        action="store_false",
+        help="skip the extra book run with enable_op_determinism()",
+    )
+    parser.add_argument(
+        "--accuracy-seeds",
+        type=int,
+        nargs="*",
+        default=[],
+        help="more seeds: one book and one source run each, for accuracy",
+    )
     parser.add_argument("--save", type=Path, help="also write the report to this file")
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -311,8 +371,9 @@ def main(argv=None) -> int:
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     if not os.environ.get("CNNBOOK_DATA"):
-        print("note: CNNBOOK_DATA is unset; MNIST comes from the cache or a download",
-              file=sys.stderr)
+        print(
+            "note: CNNBOOK_DATA is unset; MNIST comes from the cache or a download", file=sys.stderr
+        )
     runs = []
     for round_index in range(args.rounds):
         order = ("book", "source") if round_index % 2 == 0 else ("source", "book")

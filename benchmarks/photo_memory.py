@@ -68,8 +68,9 @@ def run_case(approach: str, scale: int, split: str) -> dict:
     else:
         check = photos.check_photos(paths)
         keep = [path not in check.broken for path in paths]
-        dataset = photos.photo_dataset(check.good, labels[keep], image_shape,
-                                       batch_size=BATCH_SIZE, shuffle=True)
+        dataset = photos.photo_dataset(
+            check.good, labels[keep], image_shape, batch_size=BATCH_SIZE, shuffle=True
+        )
         fit_args = {"x": dataset}
     load_seconds = time.perf_counter() - start
     after_loading = peak_mb()
@@ -78,23 +79,37 @@ def run_case(approach: str, scale: int, split: str) -> dict:
     model.fit(epochs=1, verbose=0, **fit_args)
     epoch_seconds = time.perf_counter() - start
     return {
-        "approach": approach, "scale": scale, "photos": len(paths),
-        "image_shape": list(image_shape), "baseline_mb": baseline,
-        "after_loading_mb": after_loading, "peak_mb": peak_mb(),
-        "load_seconds": load_seconds, "epoch_seconds": epoch_seconds,
+        "approach": approach,
+        "scale": scale,
+        "photos": len(paths),
+        "image_shape": list(image_shape),
+        "baseline_mb": baseline,
+        "after_loading_mb": after_loading,
+        "peak_mb": peak_mb(),
+        "load_seconds": load_seconds,
+        "epoch_seconds": epoch_seconds,
     }
 
 
 def measure(approach: str, scale: int, split: str) -> dict:
     """Run one case in a fresh Python process and read the result it prints."""
-    command = [sys.executable, __file__, "--case", approach, "--scale", str(scale),
-               "--split", split]
+    command = [
+        sys.executable,
+        __file__,
+        "--case",
+        approach,
+        "--scale",
+        str(scale),
+        "--split",
+        split,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if done.returncode != 0 or not lines:
-        raise RuntimeError(f"{approach} x{scale} failed ({done.returncode}):\n"
-                           f"{done.stderr[-3000:]}")
-    return json.loads(lines[-1][len(RESULT_PREFIX):])
+        raise RuntimeError(
+            f"{approach} x{scale} failed ({done.returncode}):\n{done.stderr[-3000:]}"
+        )
+    return json.loads(lines[-1][len(RESULT_PREFIX) :])
 
 
 def report(results: list[dict], split: str, scales: list[int], load_before: float) -> str:
@@ -104,19 +119,27 @@ def report(results: list[dict], split: str, scales: list[int], load_before: floa
     by_case = {(r["approach"], r["scale"]): r for r in results}
     height, width = results[0]["image_shape"]
     lines = [
-        (f"photo memory: the cats-vs-dogs '{split}' photos at "
-         f"{', '.join(f'{s}x' for s in scales)} (each photo listed that many times), "
-         f"resized to {height}x{width}; load them, then one epoch of ladder rung 2, "
-         f"batch {BATCH_SIZE}; each case in a fresh process, peak RSS from getrusage"),
-        (f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
-         f"TensorFlow {tf.__version__}"),
-        (f"load average before the run: {load_before:.1f} (other processes share the CPUs: "
-         "the seconds are those of a busy machine; the memory is not affected)"),
+        (
+            f"photo memory: the cats-vs-dogs '{split}' photos at "
+            f"{', '.join(f'{s}x' for s in scales)} (each photo listed that many times), "
+            f"resized to {height}x{width}; load them, then one epoch of ladder rung 2, "
+            f"batch {BATCH_SIZE}; each case in a fresh process, peak RSS from getrusage"
+        ),
+        (
+            f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+            f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
+            f"TensorFlow {tf.__version__}"
+        ),
+        (
+            f"load average before the run: {load_before:.1f} (other processes share the CPUs: "
+            "the seconds are those of a busy machine; the memory is not affected)"
+        ),
         "",
-        (f"{'approach':10s} {'scale':>5s} {'photos':>7s} {'baseline MB':>12s} "
-         f"{'after load MB':>14s} {'peak MB':>9s} {'peak - base':>12s} {'load s':>8s} "
-         f"{'epoch s':>8s}"),
+        (
+            f"{'approach':10s} {'scale':>5s} {'photos':>7s} {'baseline MB':>12s} "
+            f"{'after load MB':>14s} {'peak MB':>9s} {'peak - base':>12s} {'load s':>8s} "
+            f"{'epoch s':>8s}"
+        ),
     ]
     for r in results:
         lines.append(
@@ -138,17 +161,22 @@ def report(results: list[dict], split: str, scales: list[int], load_before: floa
                 f"photos, {growth * 1e3 / extra:.0f} kB a photo)"
             )
     flat = by_case[("pipeline", 2)]["peak_mb"] / by_case[("pipeline", 1)]["peak_mb"]
-    lines.append(f"goal: the pipeline's peak stays flat as the set doubles (ratio {flat:.2f}; "
-                 f"{'met' if flat < 1.1 else 'NOT met'} at a 10% tolerance)")
+    lines.append(
+        f"goal: the pipeline's peak stays flat as the set doubles (ratio {flat:.2f}; "
+        f"{'met' if flat < 1.1 else 'NOT met'} at a 10% tolerance)"
+    )
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="train", choices=("train", "validation"))
-    parser.add_argument("--scales", default=DEFAULT_SCALES,
-                        help="how many times to list the photos, comma-separated; 1 and 2 "
-                             f"are always measured (default {DEFAULT_SCALES})")
+    parser.add_argument(
+        "--scales",
+        default=DEFAULT_SCALES,
+        help="how many times to list the photos, comma-separated; 1 and 2 "
+        f"are always measured (default {DEFAULT_SCALES})",
+    )
     parser.add_argument("--save", type=Path, help="also write the report to this file")
     parser.add_argument("--case", choices=APPROACHES, help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=int, default=1, help=argparse.SUPPRESS)

@@ -107,8 +107,7 @@ def test_cats_and_dogs_from_data_folder(data_root, monkeypatch):
     validation = data.cats_and_dogs_files("validation")
     assert {label: len(paths) for label, paths in train.items()} == {"cats": 1000, "dogs": 1000}
     # no test/ folder: the 1,000 validation photos are halved, 250 of each class each
-    assert {label: len(paths) for label, paths in validation.items()} == {"cats": 250,
-                                                                          "dogs": 250}
+    assert {label: len(paths) for label, paths in validation.items()} == {"cats": 250, "dogs": 250}
     assert all(p.suffix == ".jpg" for p in train["cats"])
 
 
@@ -133,7 +132,10 @@ def test_a_test_folder_is_used_as_it_is(tmp_path, monkeypatch):
     monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
     assert data.has_test_folder()
     assert [p.name for p in data.cats_and_dogs_files("test")["dogs"]] == [
-        "dog.test0.jpg", "dog.test1.jpg", "dog.test2.jpg"]
+        "dog.test0.jpg",
+        "dog.test1.jpg",
+        "dog.test2.jpg",
+    ]
     assert len(data.cats_and_dogs_files("validation")["cats"]) == 3
 
 

@@ -49,13 +49,21 @@ def test_mlp_is_one_hidden_dense_layer_with_adam_at_1e_5():
     assert model.count_params() == pixels * 16 + 16 + 16 + 1
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-5)
     assert [type(layer).__name__ for layer in model.layers] == [
-        "InputLayer", "Flatten", "Dense", "Dense"]
+        "InputLayer",
+        "Flatten",
+        "Dense",
+        "Dense",
+    ]
 
 
 @pytest.mark.parametrize(
     "number, kernels, dense_units",
-    [(2, [24], [128, 1]), (3, [48, 48], [128, 1]), (4, [128, 128], [128, 1]),
-     (5, [64, 128], [512, 512, 1])],
+    [
+        (2, [24], [128, 1]),
+        (3, [48, 48], [128, 1]),
+        (4, [128, 128], [128, 1]),
+        (5, [64, 128], [512, 512, 1]),
+    ],
 )
 def test_convolutional_rungs_have_the_source_kernels_and_dense_layers(number, kernels, dense_units):
     model = ladder.rung(number).build(INPUT_SHAPE)
@@ -64,16 +72,22 @@ def test_convolutional_rungs_have_the_source_kernels_and_dense_layers(number, ke
     assert [layer.filters for layer in convs] == kernels
     assert [layer.units for layer in dense] == dense_units
     assert all(isinstance(layer, keras.layers.Conv2D) for layer in convs)
-    assert len([layer for layer in model.layers
-                if isinstance(layer, keras.layers.MaxPooling2D)]) == len(kernels)
+    assert len(
+        [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
+    ) == len(kernels)
 
 
 def test_modern_rung_uses_todays_tools_and_far_fewer_parameters_at_full_size():
     photo_shape = (94, 125, 3)
     modern = ladder.build_modern(photo_shape)
     types = _layer_types(modern)
-    for wanted in ("RandomFlip", "RandomRotation", "BatchNormalization",
-                   "GlobalAveragePooling2D", "Dropout"):
+    for wanted in (
+        "RandomFlip",
+        "RandomRotation",
+        "BatchNormalization",
+        "GlobalAveragePooling2D",
+        "Dropout",
+    ):
         assert wanted in types, f"rung 6 has no {wanted}"
     assert modern.layers[-1].units == 1
     assert ladder.build_wide_dense(photo_shape).count_params() > 20 * modern.count_params()
@@ -153,9 +167,13 @@ def _tiny_arrays(seed=0, n=16):
 
 
 def _sequential_without_input(activation="sigmoid"):
-    model = keras.Sequential([keras.layers.Conv2D(4, 3, activation="relu"),
-                              keras.layers.GlobalAveragePooling2D(),
-                              keras.layers.Dense(1, activation=activation)])
+    model = keras.Sequential(
+        [
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(1, activation=activation),
+        ]
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy")
     return model
 
@@ -187,15 +205,15 @@ def test_measure_rung_warns_about_a_linear_output():
     with warnings.catch_warnings(record=True) as caught:  # not pytest.warns: it re-raises
         warnings.simplefilter("always")  # TensorFlow's own deprecation notes under -W error
         ladder.measure_rung(_sequential_without_input("linear"), data, data, num_epochs=1)
-    assert any("not a sigmoid" in str(w.message) and w.category is UserWarning
-               for w in caught)
+    assert any("not a sigmoid" in str(w.message) and w.category is UserWarning for w in caught)
 
 
 def test_validation_pairs_are_accepted_and_bad_shapes_refused_before_training():
     images, labels = _tiny_arrays()
     model = ladder.build_one_conv(INPUT_SHAPE)
-    row = ladder.measure_rung(model, (images, labels), (images, labels), num_epochs=1,
-                              test_data=(images, labels))
+    row = ladder.measure_rung(
+        model, (images, labels), (images, labels), num_epochs=1, test_data=(images, labels)
+    )
     assert row["val_n"] == row["test_n"] == 16
     with pytest.raises(ValueError, match="one label per image"):
         ladder.measure_rung(model, (images, labels), (images, labels[:3]), num_epochs=1)
@@ -207,8 +225,9 @@ def test_labels_outside_zero_one_are_refused_clearly():
     images, _ = _tiny_arrays()
     digits = np.arange(1, 17) % 10
     with pytest.raises(ValueError, match=r"0 \(cat\) or 1 \(dog\)"):
-        ladder.measure_rung(ladder.build_one_conv(INPUT_SHAPE), (images, digits),
-                            (images, digits), num_epochs=1)
+        ladder.measure_rung(
+            ladder.build_one_conv(INPUT_SHAPE), (images, digits), (images, digits), num_epochs=1
+        )
 
 
 def test_labels_outside_zero_one_in_a_dataset_stop_at_the_first_batch():
@@ -218,16 +237,26 @@ def test_labels_outside_zero_one_in_a_dataset_stop_at_the_first_batch():
     digits = tf.data.Dataset.from_tensor_slices((images, np.arange(16.0))).batch(8)
     timer = ladder.EpochTimer()
     with pytest.raises(ValueError, match=r"0 \(cat\) or 1 \(dog\)"):
-        ladder.measure_rung(ladder.build_one_conv(INPUT_SHAPE), digits, digits,
-                            num_epochs=3, callbacks=[timer])
+        ladder.measure_rung(
+            ladder.build_one_conv(INPUT_SHAPE), digits, digits, num_epochs=3, callbacks=[timer]
+        )
     assert timer.seconds == [], "it trained a whole epoch before refusing"
 
 
 def test_early_stopping_test_scores_inference_accuracy_and_progress(capsys):
     data = _tiny_arrays()
     model = ladder.build_modern(INPUT_SHAPE, filters=(4, 8))
-    row = ladder.measure_rung(model, data, data, num_epochs=3, patience=1, test_data=data,
-                              train_eval_data=data, progress=True, name="6. test")
+    row = ladder.measure_rung(
+        model,
+        data,
+        data,
+        num_epochs=3,
+        patience=1,
+        test_data=data,
+        train_eval_data=data,
+        progress=True,
+        name="6. test",
+    )
     assert row["max_epochs"] == 3 and 1 <= row["num_epochs"] <= 3
     assert 1 <= row["best_epoch"] <= row["num_epochs"]
     assert len(row["history"]["train_accuracy"]) == row["num_epochs"]
@@ -238,13 +267,25 @@ def test_early_stopping_test_scores_inference_accuracy_and_progress(capsys):
     assert lines.out == "" and lines.err.count("6. test: epoch ") == row["num_epochs"]
 
 
-@pytest.mark.parametrize("switch", [{"augment": False}, {"batch_norm": False},
-                                    {"dropout": 0.0}, {"loss": "mse"}, {"head": "flatten"}])
+@pytest.mark.parametrize(
+    "switch",
+    [
+        {"augment": False},
+        {"batch_norm": False},
+        {"dropout": 0.0},
+        {"loss": "mse"},
+        {"head": "flatten"},
+    ],
+)
 def test_build_modern_drops_one_ingredient_at_a_time(switch):
     types = _layer_types(ladder.build_modern(INPUT_SHAPE, **switch))
     model = ladder.build_modern(INPUT_SHAPE, **switch)
-    gone = {"augment": "RandomFlip", "batch_norm": "BatchNormalization",
-            "dropout": "Dropout", "head": "GlobalAveragePooling2D"}
+    gone = {
+        "augment": "RandomFlip",
+        "batch_norm": "BatchNormalization",
+        "dropout": "Dropout",
+        "head": "GlobalAveragePooling2D",
+    }
     key = next(iter(switch))
     if key in gone:
         assert gone[key] not in types
@@ -292,13 +333,22 @@ def test_transfer_rung_trains_frozen_then_fine_tuned_with_random_weights(data_ro
     model = ladder.build_transfer((*shape, 3), weights=None, seed=0)
     backbone = model.get_layer("backbone")
     assert not backbone.trainable and len(model.trainable_weights) == 2  # the head only
-    row = ladder.measure_rung(model, train_data, validation_data, num_epochs=1,
-                              test_data=validation_data, name="7. transfer")
+    row = ladder.measure_rung(
+        model,
+        train_data,
+        validation_data,
+        num_epochs=1,
+        test_data=validation_data,
+        name="7. transfer",
+    )
     assert 0.0 <= row["test_accuracy"] <= 1.0
     ladder.fine_tune(model, num_layers=5)
     assert 2 < len(model.trainable_weights) < len(model.weights)
-    assert not any(layer.trainable for layer in backbone.layers
-                   if isinstance(layer, keras.layers.BatchNormalization))
+    assert not any(
+        layer.trainable
+        for layer in backbone.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    )
     ladder.measure_rung(model, train_data, validation_data, num_epochs=1)
 
 
@@ -308,8 +358,11 @@ def test_missing_pretrained_weights_name_the_file_to_place(tmp_path, monkeypatch
     monkeypatch.setenv(data.DATA_ENV, str(tmp_path))
     monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
     remote = data.PRETRAINED_WEIGHTS["mobilenet_v2"]
-    monkeypatch.setitem(data.PRETRAINED_WEIGHTS, "mobilenet_v2", data.Remote(
-        "http://127.0.0.1:9/nothing.h5", remote.filename, None))  # nothing listens there
+    monkeypatch.setitem(
+        data.PRETRAINED_WEIGHTS,
+        "mobilenet_v2",
+        data.Remote("http://127.0.0.1:9/nothing.h5", remote.filename, None),
+    )  # nothing listens there
     with pytest.raises(data.DataNotFoundError, match=remote.filename) as caught:
         data.pretrained_weights_path()
     assert "CNNBOOK_DATA" in str(caught.value)

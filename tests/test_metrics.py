@@ -138,8 +138,12 @@ def test_confusion_matrix_lives_with_the_other_metrics():
 @pytest.mark.parametrize(
     "successes, n, low, high",
     # Newcombe (1998), Statistics in Medicine 17:857, Table I, method 3 (Wilson score)
-    [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611),
-     (1, 29, 0.0061, 0.1718)],
+    [
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
 )
 def test_wilson_interval_matches_published_values(successes, n, low, high):
     interval = metrics.wilson_interval(successes, n)
@@ -150,7 +154,8 @@ def test_wilson_interval_is_symmetric_narrows_with_n_and_rejects_nonsense():
     low, high = metrics.wilson_interval(40, 50)
     assert metrics.wilson_interval(10, 50) == pytest.approx((1 - high, 1 - low))
     assert metrics.wilson_interval(800, 1000)[1] - metrics.wilson_interval(800, 1000)[0] < (
-        high - low)
+        high - low
+    )
     assert metrics.accuracy_interval(0.8, 50) == pytest.approx((low, high))
     for bad in [(-1, 10), (11, 10), (1, 0), (1.5, 10)]:
         with pytest.raises(ValueError, match="must be"):
@@ -187,9 +192,11 @@ def test_point_biserial_is_pearson_and_predicts_auc_for_normal_scores():
     r = metrics.point_biserial_correlation(scores, labels)
     assert r == metrics.pearson_correlation(scores, labels)
     assert metrics.auc_from_point_biserial(r) == pytest.approx(
-        metrics.roc_auc(scores, labels), abs=0.01)
+        metrics.roc_auc(scores, labels), abs=0.01
+    )
     # Phi(0.8 / sqrt 2) = 0.714
     assert metrics.auc_from_point_biserial(0.8 / math.sqrt(0.8**2 + 4)) == pytest.approx(
-        0.7141, abs=1e-3)
+        0.7141, abs=1e-3
+    )
     with pytest.raises(ValueError, match="0 or 1"):
         metrics.point_biserial_correlation([0.1, 0.2], [0, 2])

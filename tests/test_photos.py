@@ -20,9 +20,12 @@ IMAGE_SHAPE = (24, 32)  # small, so the tests run fast
 def _digest(folder: Path) -> dict[str, tuple[int, str]]:
     """Every file under ``folder`` with its size and SHA-256."""
     return {
-        str(path.relative_to(folder)): (path.stat().st_size,
-                                        hashlib.sha256(path.read_bytes()).hexdigest())
-        for path in sorted(folder.rglob("*")) if path.is_file()
+        str(path.relative_to(folder)): (
+            path.stat().st_size,
+            hashlib.sha256(path.read_bytes()).hexdigest(),
+        )
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
     }
 
 
@@ -136,8 +139,15 @@ def test_pipeline_streams_batches_from_the_checked_photos(photo_folder):
         train = photos.cats_and_dogs_photos("train")
     assert len(train) == 8 and sorted(train.labels.tolist()) == [0] * 4 + [1] * 4
     assert set(train.check.broken) == set(broken)
-    dataset = photos.photo_dataset(train.paths, train.labels, IMAGE_SHAPE, batch_size=3,
-                                   shuffle=True, seed=1, cache_dir=root.parent / "cache")
+    dataset = photos.photo_dataset(
+        train.paths,
+        train.labels,
+        IMAGE_SHAPE,
+        batch_size=3,
+        shuffle=True,
+        seed=1,
+        cache_dir=root.parent / "cache",
+    )
     for _ in range(2):  # the second pass reads the cache file
         batches = [(np.asarray(x), np.asarray(y)) for x, y in dataset]
         assert [len(y) for _, y in batches] == [3, 3, 2]
@@ -154,8 +164,9 @@ def test_pipeline_keeps_labels_with_their_photos(data_root):
     """Shuffled batches still pair each photo with its label (compared with Pillow)."""
     files = data.cats_and_dogs_files("validation")
     paths, labels = photos.labelled_paths({"cats": files["cats"][:3], "dogs": files["dogs"][:3]})
-    expected = {photos.load_photo(p, IMAGE_SHAPE).tobytes(): label
-                for p, label in zip(paths, labels)}
+    expected = {
+        photos.load_photo(p, IMAGE_SHAPE).tobytes(): label for p, label in zip(paths, labels)
+    }
     reference = photos.load_photos_in_memory(paths, IMAGE_SHAPE)
     dataset = photos.photo_dataset(paths, labels, IMAGE_SHAPE, batch_size=4, shuffle=True)
     seen = 0
@@ -220,15 +231,15 @@ def test_scaled_shape_rounds_and_rejects_nonsense():
 def test_in_memory_loading_matches_the_pipeline(data_root):
     paths = data.cats_and_dogs_files("validation")["cats"][:4]
     in_memory = photos.load_photos_in_memory(paths, IMAGE_SHAPE)
-    streamed = np.concatenate([np.asarray(x) for x, _ in photos.photo_dataset(
-        paths, [0] * 4, IMAGE_SHAPE, batch_size=4)])
+    streamed = np.concatenate(
+        [np.asarray(x) for x, _ in photos.photo_dataset(paths, [0] * 4, IMAGE_SHAPE, batch_size=4)]
+    )
     assert in_memory.shape == streamed.shape == (4, *IMAGE_SHAPE, 3)
     assert np.abs(in_memory - streamed).mean() < 0.02
 
 
 def test_labelled_paths_and_shuffle_keep_pairs():
-    paths, labels = photos.labelled_paths({"cats": [Path("c1"), Path("c2")],
-                                           "dogs": [Path("d1")]})
+    paths, labels = photos.labelled_paths({"cats": [Path("c1"), Path("c2")], "dogs": [Path("d1")]})
     assert labels.tolist() == [0, 0, 1]
     mixed, mixed_labels = photos.shuffled(paths, labels, seed=3)
     assert sorted(map(str, mixed)) == ["c1", "c2", "d1"]
@@ -249,7 +260,7 @@ def test_multi_frame_jpeg_from_a_phone_is_accepted_and_decoded(tmp_path):
         assert image.format == "MPO"
     check = photos.check_photos([path], warn=False)
     assert check.good == [path], check.broken
-    (batch, _), = list(photos.photo_dataset([path], [1], IMAGE_SHAPE))
+    ((batch, _),) = list(photos.photo_dataset([path], [1], IMAGE_SHAPE))
     assert np.asarray(batch)[0, ..., 0].mean() > 0.7  # the red first frame
 
 
@@ -268,7 +279,7 @@ def test_a_huge_photo_is_checked_and_decoded_at_a_reduced_scale(tmp_path):
     assert photo.shape == (*IMAGE_SHAPE, 3)
     decoded = photos.decode_jpeg_capped(tf.io.read_file(str(path)))
     assert tuple(decoded.shape) == (3000, 3000, 3)  # 27 MB, not 432 MB
-    (batch, _), = list(photos.photo_dataset([path], [0], IMAGE_SHAPE))
+    ((batch, _),) = list(photos.photo_dataset([path], [0], IMAGE_SHAPE))
     assert np.allclose(np.asarray(batch), 128 / 255, atol=0.01)
 
 
@@ -285,8 +296,12 @@ def test_one_path_as_a_string_is_one_photo_not_its_characters():
 
 @pytest.mark.parametrize(
     "kwargs, words",
-    [({"shuffle_buffer": 0}, "shuffle_buffer"), ({"labels": ["cat"]}, "labels"),
-     ({"batch_size": 1.5}, "batch_size"), ({"image_shape": ("a", 3)}, "image_shape")],
+    [
+        ({"shuffle_buffer": 0}, "shuffle_buffer"),
+        ({"labels": ["cat"]}, "labels"),
+        ({"batch_size": 1.5}, "batch_size"),
+        ({"image_shape": ("a", 3)}, "image_shape"),
+    ],
 )
 def test_bad_arguments_leave_no_temporary_folder(kwargs, words, tmp_path, monkeypatch):
     import tempfile
@@ -316,8 +331,10 @@ def test_stretch_crop_and_pad_fit_a_portrait_photo_to_a_landscape_shape(tmp_path
     array[:30] = 255
     path = tmp_path / "portrait.jpg"
     Image.fromarray(array).save(path, quality=95)
-    out = {mode: np.asarray(photos.decode_and_resize(tf.constant(str(path)), (10, 20), mode))
-           for mode in photos.RESIZE_MODES}
+    out = {
+        mode: np.asarray(photos.decode_and_resize(tf.constant(str(path)), (10, 20), mode))
+        for mode in photos.RESIZE_MODES
+    }
     assert all(image.shape == (10, 20, 3) for image in out.values())
     # stretch keeps the top half white and the bottom half black
     assert out["stretch"][:4].mean() > 240 and out["stretch"][-4:].mean() < 15

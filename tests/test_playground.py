@@ -173,8 +173,9 @@ INSERT_DETACHED_THEN_ATTACH = """(html) => {
 }"""
 
 
-@pytest.mark.parametrize("insert", [INSERT_LIKE_JUPYTERLAB, INSERT_DETACHED_THEN_ATTACH],
-                         ids=["jupyterlab", "detached"])
+@pytest.mark.parametrize(
+    "insert", [INSERT_LIKE_JUPYTERLAB, INSERT_DETACHED_THEN_ATTACH], ids=["jupyterlab", "detached"]
+)
 def test_playground_starts_as_a_notebook_output(chromium_page, photo, insert):
     chromium_page.set_content("<!doctype html><html><body><p>notebook</p></body></html>")
     chromium_page.evaluate(insert, widgets.kernel_playground(photo, preset="sharpen").data)
@@ -212,7 +213,8 @@ def test_chapter_playground_is_live_in_the_built_book(chromium_page, site_url, p
     # In the theme's dark mode the input photo is not dimmed unlike the output canvas.
     chromium_page.evaluate("document.documentElement.dataset.theme = 'dark'")
     photo_filter = root.locator("img.cnnbook-playground-photo").evaluate(
-        "(img) => getComputedStyle(img).filter")
+        "(img) => getComputedStyle(img).filter"
+    )
     assert photo_filter == "none"
 
 

@@ -304,8 +304,9 @@ def html_table(rows: list[dict]) -> HTML:
 
     head = "".join(f"<th>{html.escape(str(key))}</th>" for key in rows[0])
     body = "".join("<tr>" + "".join(map(cell, row.values())) + "</tr>" for row in rows)
-    return HTML(f'<table class="cnnbook-table"><thead><tr>{head}</tr></thead>'
-                f"<tbody>{body}</tbody></table>")
+    return HTML(
+        f'<table class="cnnbook-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
 
 
 LAST_RUN_KEY = "last_run"

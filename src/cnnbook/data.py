@@ -536,7 +536,8 @@ def pretrained_weights_path(name: str = "mobilenet_v2") -> Path:
     """
     if name not in PRETRAINED_WEIGHTS:
         raise ValueError(
-            f"no pretrained weights named {name!r}; known: {sorted(PRETRAINED_WEIGHTS)}")
+            f"no pretrained weights named {name!r}; known: {sorted(PRETRAINED_WEIGHTS)}"
+        )
     remote = PRETRAINED_WEIGHTS[name]
     looked = _candidates((remote.filename, f"weights/{remote.filename}"))
     found = _first_existing(looked)

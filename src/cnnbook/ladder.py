@@ -54,8 +54,9 @@ def _binary_accuracy() -> keras.metrics.Metric:
 
 def _compile_source_style(model: keras.Model, learning_rate: float) -> keras.Model:
     """Sigmoid output trained on mean squared error, as rungs 1-5 of the source do."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse",
-                  metrics=[_binary_accuracy()])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=[_binary_accuracy()]
+    )
     return model
 
 
@@ -93,32 +94,36 @@ def build_one_conv(input_shape: Sequence[int]) -> keras.Model:
     """Rung 2: one Conv2D with 24 kernels, max pooling, two dense layers."""
     inputs = _inputs(input_shape)
     outputs = _dense_head(_conv_stack(inputs, [24]), [128])
-    return _compile_source_style(keras.Model(inputs, outputs, name="one_conv"),
-                                 SOURCE_LEARNING_RATE)
+    return _compile_source_style(
+        keras.Model(inputs, outputs, name="one_conv"), SOURCE_LEARNING_RATE
+    )
 
 
 def build_two_conv_48(input_shape: Sequence[int]) -> keras.Model:
     """Rung 3: two Conv2D with 48 kernels each (each followed by max pooling)."""
     inputs = _inputs(input_shape)
     outputs = _dense_head(_conv_stack(inputs, [48, 48]), [128])
-    return _compile_source_style(keras.Model(inputs, outputs, name="two_conv_48"),
-                                 SOURCE_LEARNING_RATE)
+    return _compile_source_style(
+        keras.Model(inputs, outputs, name="two_conv_48"), SOURCE_LEARNING_RATE
+    )
 
 
 def build_two_conv_128(input_shape: Sequence[int]) -> keras.Model:
     """Rung 4: two Conv2D with 128 kernels each."""
     inputs = _inputs(input_shape)
     outputs = _dense_head(_conv_stack(inputs, [128, 128]), [128])
-    return _compile_source_style(keras.Model(inputs, outputs, name="two_conv_128"),
-                                 SOURCE_LEARNING_RATE)
+    return _compile_source_style(
+        keras.Model(inputs, outputs, name="two_conv_128"), SOURCE_LEARNING_RATE
+    )
 
 
 def build_wide_dense(input_shape: Sequence[int]) -> keras.Model:
     """Rung 5: 64 then 128 kernels, then two dense layers of 512 units."""
     inputs = _inputs(input_shape)
     outputs = _dense_head(_conv_stack(inputs, [64, 128]), [512, 512])
-    return _compile_source_style(keras.Model(inputs, outputs, name="wide_dense"),
-                                 SOURCE_LEARNING_RATE)
+    return _compile_source_style(
+        keras.Model(inputs, outputs, name="wide_dense"), SOURCE_LEARNING_RATE
+    )
 
 
 def augmentation(seed: int | None = None) -> keras.Sequential:
@@ -142,12 +147,18 @@ def _conv_bn_block(x, filters: int, name: str):
     return layers.MaxPooling2D(2, name=f"{name}_pool")(x)
 
 
-def build_modern(input_shape: Sequence[int], filters: Sequence[int] = (32, 64, 128, 256),
-                 dropout: float = 0.3,
-                 learning_rate: float | keras.optimizers.schedules.LearningRateSchedule
-                 = MODERN_LEARNING_RATE,
-                 seed: int | None = None, *, augment: bool = True, batch_norm: bool = True,
-                 loss: str = "binary_crossentropy", head: str = "average") -> keras.Model:
+def build_modern(
+    input_shape: Sequence[int],
+    filters: Sequence[int] = (32, 64, 128, 256),
+    dropout: float = 0.3,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = MODERN_LEARNING_RATE,
+    seed: int | None = None,
+    *,
+    augment: bool = True,
+    batch_norm: bool = True,
+    loss: str = "binary_crossentropy",
+    head: str = "average",
+) -> keras.Model:
     """Rung 6: augmentation, conv + batch-norm blocks, global average pooling, dropout.
 
     Binary cross-entropy instead of MSE, and no big dense layer: global average pooling
@@ -174,8 +185,9 @@ def build_modern(input_shape: Sequence[int], filters: Sequence[int] = (32, 64, 1
         if batch_norm:
             x = _conv_bn_block(x, count, name=f"block{index}")
         else:
-            x = layers.Conv2D(count, 3, padding="same", activation="relu",
-                              name=f"block{index}_conv")(x)
+            x = layers.Conv2D(
+                count, 3, padding="same", activation="relu", name=f"block{index}_conv"
+            )(x)
             x = layers.MaxPooling2D(2, name=f"block{index}_pool")(x)
     if head == "average":
         x = layers.GlobalAveragePooling2D(name="average")(x)
@@ -187,8 +199,9 @@ def build_modern(input_shape: Sequence[int], filters: Sequence[int] = (32, 64, 1
     # float32 even under mixed precision: the score and loss at full precision
     outputs = layers.Dense(1, activation="sigmoid", name="dog_score", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name="modern")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss,
-                  metrics=[_binary_accuracy()])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=[_binary_accuracy()]
+    )
     return model
 
 
@@ -197,9 +210,12 @@ FINE_TUNE_LEARNING_RATE = 1e-5  # then the top of the backbone too, gently
 FINE_TUNE_LAYERS = 30  # how many of the backbone's last layers are fine-tuned
 
 
-def build_transfer(input_shape: Sequence[int], weights: str | os.PathLike | None,
-                   learning_rate: float = TRANSFER_LEARNING_RATE,
-                   seed: int | None = None) -> keras.Model:
+def build_transfer(
+    input_shape: Sequence[int],
+    weights: str | os.PathLike | None,
+    learning_rate: float = TRANSFER_LEARNING_RATE,
+    seed: int | None = None,
+) -> keras.Model:
     """Rung 7: an ImageNet-pretrained MobileNetV2 (frozen) with a new one-unit head.
 
     ``weights`` is the path of the backbone's weights file
@@ -211,21 +227,30 @@ def build_transfer(input_shape: Sequence[int], weights: str | os.PathLike | None
     x = augmentation(seed)(inputs)
     x = layers.Rescaling(2.0, offset=-1.0, name="to_minus_one_one")(x)
     backbone = keras.applications.MobileNetV2(
-        include_top=False, weights=None if weights is None else str(weights),
-        input_shape=tuple(int(side) for side in input_shape), pooling="avg",
-        name="backbone")
+        include_top=False,
+        weights=None if weights is None else str(weights),
+        input_shape=tuple(int(side) for side in input_shape),
+        pooling="avg",
+        name="backbone",
+    )
     backbone.trainable = False
     x = backbone(x, training=False)  # batch norm keeps its ImageNet statistics
     x = layers.Dropout(0.3, name="dropout")(x)
     outputs = layers.Dense(1, activation="sigmoid", name="dog_score")(x)
     model = keras.Model(inputs, outputs, name="transfer")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
-                  metrics=[_binary_accuracy()])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="binary_crossentropy",
+        metrics=[_binary_accuracy()],
+    )
     return model
 
 
-def fine_tune(model: keras.Model, num_layers: int = FINE_TUNE_LAYERS,
-              learning_rate: float = FINE_TUNE_LEARNING_RATE) -> keras.Model:
+def fine_tune(
+    model: keras.Model,
+    num_layers: int = FINE_TUNE_LAYERS,
+    learning_rate: float = FINE_TUNE_LEARNING_RATE,
+) -> keras.Model:
     """Unfreeze the backbone's last ``num_layers`` layers (not its batch norms) and
     recompile at a small learning rate, for a second round of training."""
     backbone = model.get_layer("backbone")
@@ -233,8 +258,11 @@ def fine_tune(model: keras.Model, num_layers: int = FINE_TUNE_LAYERS,
     for index, layer in enumerate(backbone.layers):
         late = index >= len(backbone.layers) - num_layers
         layer.trainable = late and not isinstance(layer, layers.BatchNormalization)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
-                  metrics=[_binary_accuracy()])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="binary_crossentropy",
+        metrics=[_binary_accuracy()],
+    )
     return model
 
 
@@ -254,14 +282,23 @@ class Rung:
 
 RUNGS: tuple[Rung, ...] = (
     Rung(1, "MLP", "one hidden dense layer, MSE, Adam at 1e-5", build_mlp),
-    Rung(2, "1 conv (24)", "one Conv2D with 24 kernels, max pooling, two dense layers",
-         build_one_conv),
+    Rung(
+        2,
+        "1 conv (24)",
+        "one Conv2D with 24 kernels, max pooling, two dense layers",
+        build_one_conv,
+    ),
     Rung(3, "2 conv (48, 48)", "two Conv2D with 48 kernels each", build_two_conv_48),
     Rung(4, "2 conv (128, 128)", "two Conv2D with 128 kernels each", build_two_conv_128),
-    Rung(5, "2 conv (64, 128) + 2x512", "64 then 128 kernels, dense layers of 512 units",
-         build_wide_dense),
-    Rung(6, "modern", "BCE, augmentation, batch norm, global average pooling, dropout",
-         build_modern),
+    Rung(
+        5,
+        "2 conv (64, 128) + 2x512",
+        "64 then 128 kernels, dense layers of 512 units",
+        build_wide_dense,
+    ),
+    Rung(
+        6, "modern", "BCE, augmentation, batch norm, global average pooling, dropout", build_modern
+    ),
 )
 
 
@@ -280,10 +317,15 @@ BATCH_SIZE = 32
 MODERN_PEAK_LEARNING_RATE = 2e-3
 
 
-def build_for_budget(number: int, input_shape: Sequence[int], max_epochs: int,
-                     steps_per_epoch: int, seed: int | None = None,
-                     peak_learning_rate: float = MODERN_PEAK_LEARNING_RATE,
-                     **modern_options) -> keras.Model:
+def build_for_budget(
+    number: int,
+    input_shape: Sequence[int],
+    max_epochs: int,
+    steps_per_epoch: int,
+    seed: int | None = None,
+    peak_learning_rate: float = MODERN_PEAK_LEARNING_RATE,
+    **modern_options,
+) -> keras.Model:
     """Rung ``number`` as the lab trains it: rungs 1-5 as built; rung 6 with its learning
     rate decaying along a cosine over ``max_epochs * steps_per_epoch`` steps (and any
     ``build_modern`` switches in ``modern_options``, for the ablation)."""
@@ -292,7 +334,8 @@ def build_for_budget(number: int, input_shape: Sequence[int], max_epochs: int,
             raise ValueError(f"only rung 6 takes {sorted(modern_options)}")
         return rung(number).build(input_shape)
     schedule = keras.optimizers.schedules.CosineDecay(
-        peak_learning_rate, max(1, int(max_epochs) * int(steps_per_epoch)))
+        peak_learning_rate, max(1, int(max_epochs) * int(steps_per_epoch))
+    )
     return build_modern(input_shape, learning_rate=schedule, seed=seed, **modern_options)
 
 
@@ -366,11 +409,16 @@ class EpochProgress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        shown = "  ".join(f"{key} {logs[key]:.3f}" for key in
-                          ("loss", "val_loss", "val_accuracy") if key in logs)
+        shown = "  ".join(
+            f"{key} {logs[key]:.3f}" for key in ("loss", "val_loss", "val_accuracy") if key in logs
+        )
         stream = self.stream or sys.stderr
-        print(f"{self.label}: epoch {epoch + 1}/{self.max_epochs}  {shown}  "
-              f"({time.perf_counter() - self._start:.0f} s)", file=stream, flush=True)
+        print(
+            f"{self.label}: epoch {epoch + 1}/{self.max_epochs}  {shown}  "
+            f"({time.perf_counter() - self._start:.0f} s)",
+            file=stream,
+            flush=True,
+        )
 
 
 class BudgetStopping(keras.callbacks.EarlyStopping):
@@ -487,7 +535,8 @@ def _check_model(model, train_data) -> None:
             f"{model.name}'s output is not a sigmoid: its scores are not between 0 and 1, "
             "so MSE, accuracy at a threshold and the sweep mean little. End the model in "
             "Dense(1, activation='sigmoid').",
-            UserWarning, stacklevel=3,
+            UserWarning,
+            stacklevel=3,
         )
 
 
@@ -536,10 +585,21 @@ def score_row(scores, labels, threshold: float, prefix: str) -> dict:
     return row
 
 
-def measure_rung(model: keras.Model, train_data, validation_data, num_epochs: int,
-                 name: str | None = None, callbacks: Sequence[keras.callbacks.Callback] = (),
-                 verbose: int = 0, *, test_data=None, patience: int | None = None,
-                 min_epochs: int = 1, train_eval_data=None, progress: bool = False) -> dict:
+def measure_rung(
+    model: keras.Model,
+    train_data,
+    validation_data,
+    num_epochs: int,
+    name: str | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    verbose: int = 0,
+    *,
+    test_data=None,
+    patience: int | None = None,
+    min_epochs: int = 1,
+    train_eval_data=None,
+    progress: bool = False,
+) -> dict:
     """Train a compiled one-output model and return its row of the ladder's table.
 
     ``train_data``, ``validation_data`` and ``test_data`` are datasets of (images,
@@ -566,8 +626,11 @@ def measure_rung(model: keras.Model, train_data, validation_data, num_epochs: in
     """
     import tensorflow as tf
 
-    if isinstance(num_epochs, bool) or not isinstance(num_epochs, (int, np.integer)) or (
-            num_epochs < 1):
+    if (
+        isinstance(num_epochs, bool)
+        or not isinstance(num_epochs, (int, np.integer))
+        or (num_epochs < 1)
+    ):
         raise ValueError(f"num_epochs must be a positive integer, not {num_epochs!r}")
     if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
         raise ValueError(f"patience must be None or a positive integer, not {patience!r}")
@@ -589,10 +652,14 @@ def measure_rung(model: keras.Model, train_data, validation_data, num_epochs: in
     if progress:
         extra.append(EpochProgress(label, int(num_epochs)))
     try:
-        history = model.fit(_with_label_check(train_data),
-                            validation_data=_with_label_check(validation_data),
-                            epochs=int(num_epochs), callbacks=[*extra, *callbacks],
-                            verbose=verbose, shuffle=False)  # the dataset shuffles itself
+        history = model.fit(
+            _with_label_check(train_data),
+            validation_data=_with_label_check(validation_data),
+            epochs=int(num_epochs),
+            callbacks=[*extra, *callbacks],
+            verbose=verbose,
+            shuffle=False,
+        )  # the dataset shuffles itself
     except tf.errors.InvalidArgumentError as error:
         if _LABEL_ERROR in str(error):
             raise ValueError(
@@ -609,15 +676,19 @@ def measure_rung(model: keras.Model, train_data, validation_data, num_epochs: in
         "rung": label,
         "val_accuracy": sweep.best_accuracy,
         "best_threshold": sweep.best_threshold,
-        **{key: value for key, value in score_row(scores, labels, sweep.best_threshold,
-                                                  "val").items() if key != "val_accuracy"},
+        **{
+            key: value
+            for key, value in score_row(scores, labels, sweep.best_threshold, "val").items()
+            if key != "val_accuracy"
+        },
         "parameters": int(model.count_params()),
         "size_mb": saved_size_bytes(model) / 1e6,
         "seconds_per_epoch": float(np.median(timer.seconds)),
         "num_epochs": len(history["loss"]),
         "max_epochs": int(num_epochs),
-        "best_epoch": (int(np.argmin(history["val_loss"])) + 1 if patience
-                       else len(history["loss"])),
+        "best_epoch": (
+            int(np.argmin(history["val_loss"])) + 1 if patience else len(history["loss"])
+        ),
         "history": history,
     }
     if test_data is not None:
@@ -626,5 +697,13 @@ def measure_rung(model: keras.Model, train_data, validation_data, num_epochs: in
     return row
 
 
-TABLE_COLUMNS = ("rung", "val_accuracy", "val_mse", "val_pearson", "parameters", "size_mb",
-                 "seconds_per_epoch", "num_epochs")
+TABLE_COLUMNS = (
+    "rung",
+    "val_accuracy",
+    "val_mse",
+    "val_pearson",
+    "parameters",
+    "size_mb",
+    "seconds_per_epoch",
+    "num_epochs",
+)

@@ -219,8 +219,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     return float(max(0.0, centre - half_width)), float(min(1.0, centre + half_width))
 
 
-def accuracy_interval(accuracy: float, n: int, confidence: float = 0.95
-                      ) -> tuple[float, float]:
+def accuracy_interval(accuracy: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """The Wilson interval of an accuracy measured on ``n`` examples."""
     return wilson_interval(round(accuracy * n), n, confidence)
 

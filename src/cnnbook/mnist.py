@@ -138,8 +138,7 @@ def build_mnist_convnet(
     x = layers.Conv2D(filters[2], KERNEL_SIZE, activation="relu", name="conv_3")(x)
     x = layers.Flatten(name="flatten")(x)
     # float32 even under mixed precision: probabilities and loss at full precision
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="classifier",
-                           dtype="float32")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="classifier", dtype="float32")(x)
     return keras.Model(inputs=inputs, outputs=outputs, name=name)
 
 

@@ -156,8 +156,9 @@ def photo_shape(path: Path | str) -> tuple[int, int]:
     return height, width
 
 
-def most_common_shape(paths: Sequence[Path | str], sample_size: int = 200,
-                      seed: int = 0) -> tuple[int, int]:
+def most_common_shape(
+    paths: Sequence[Path | str], sample_size: int = 200, seed: int = 0
+) -> tuple[int, int]:
     """The most common (height, width) among ``sample_size`` photos drawn at random."""
     if len(paths) == 0:
         raise ValueError("no photos given: cannot find their most common shape")
@@ -179,9 +180,9 @@ def scaled_shape(shape: tuple[int, int], factor: int = 4) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------- labels
-def labelled_paths(files_by_class: dict[str, Sequence[Path]],
-                   classes: Sequence[str] = CATS_AND_DOGS_CLASSES
-                   ) -> tuple[list[Path], np.ndarray]:
+def labelled_paths(
+    files_by_class: dict[str, Sequence[Path]], classes: Sequence[str] = CATS_AND_DOGS_CLASSES
+) -> tuple[list[Path], np.ndarray]:
     """All paths and their labels (the index of their class in ``classes``)."""
     unknown = set(files_by_class) - set(classes)
     if unknown:
@@ -195,8 +196,9 @@ def labelled_paths(files_by_class: dict[str, Sequence[Path]],
     return paths, np.asarray(labels, dtype=np.int64)
 
 
-def shuffled(paths: Sequence[Path], labels: np.ndarray, seed: int = 0
-             ) -> tuple[list[Path], np.ndarray]:
+def shuffled(
+    paths: Sequence[Path], labels: np.ndarray, seed: int = 0
+) -> tuple[list[Path], np.ndarray]:
     """Paths and labels in the same random order."""
     _check_pairs(paths, labels)
     order = np.random.default_rng(seed).permutation(len(paths))
@@ -227,8 +229,9 @@ class LabelledPhotos:
         return LabelledPhotos(self.paths[:count], self.labels[:count], self.check)
 
 
-def cats_and_dogs_photos(split: str = "train", limit: int | None = None, seed: int = 0,
-                         warn: bool = True) -> LabelledPhotos:
+def cats_and_dogs_photos(
+    split: str = "train", limit: int | None = None, seed: int = 0, warn: bool = True
+) -> LabelledPhotos:
     """The checked photos of one split, shuffled, labelled 0 for cats and 1 for dogs.
 
     ``split`` is ``"train"``, ``"validation"`` or ``"test"`` (a ``test/`` folder if the
@@ -265,8 +268,7 @@ def load_photo(path: Path | str, image_shape: tuple[int, int]) -> np.ndarray:
             return np.asarray(image, dtype=np.float32) / 255.0
 
 
-def load_photos_in_memory(paths: Sequence[Path | str], image_shape: tuple[int, int]
-                          ) -> np.ndarray:
+def load_photos_in_memory(paths: Sequence[Path | str], image_shape: tuple[int, int]) -> np.ndarray:
     """All photos in one float32 array (N, height, width, 3): simple, memory grows with N."""
     if len(paths) == 0:
         raise ValueError("no photos given")
@@ -297,8 +299,9 @@ def resize_photo(image, image_shape: tuple[int, int], resize: str = "stretch"):
     if resize == "stretch":
         return tf.image.resize(image, image_shape, method="bilinear", antialias=True)
     if resize == "pad":
-        return tf.image.resize_with_pad(tf.cast(image, tf.float32), height, width,
-                                        method="bilinear", antialias=True)
+        return tf.image.resize_with_pad(
+            tf.cast(image, tf.float32), height, width, method="bilinear", antialias=True
+        )
     sides = tf.cast(tf.shape(image)[:2], tf.float32)
     scale = tf.reduce_max(tf.constant([height, width], tf.float32) / sides)
     covering = tf.cast(tf.math.ceil(sides * scale), tf.int32)
@@ -331,10 +334,13 @@ def decode_jpeg_capped(contents, max_pixels: int = MAX_DECODE_PIXELS):
     for index, scale in enumerate((1, 2, 4), start=1):
         too_big = (height // scale) * (width // scale) > max_pixels
         branch = tf.where(too_big, tf.constant(index, tf.int32), branch)
-    return tf.switch_case(branch, [
-        lambda ratio=ratio: tf.io.decode_jpeg(contents, channels=3, ratio=ratio)
-        for ratio in (1, 2, 4, 8)
-    ])
+    return tf.switch_case(
+        branch,
+        [
+            lambda ratio=ratio: tf.io.decode_jpeg(contents, channels=3, ratio=ratio)
+            for ratio in (1, 2, 4, 8)
+        ],
+    )
 
 
 def to_unit_float(images, labels):
@@ -344,10 +350,18 @@ def to_unit_float(images, labels):
     return tf.cast(images, tf.float32) / 255.0, tf.cast(labels, tf.float32)
 
 
-def photo_dataset(paths: Sequence[Path | str], labels, image_shape: tuple[int, int], *,
-                  batch_size: int = DEFAULT_BATCH_SIZE, shuffle: bool = False, seed: int = 0,
-                  cache_dir: Path | str | None = None,
-                  shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER, resize: str = "stretch"):
+def photo_dataset(
+    paths: Sequence[Path | str],
+    labels,
+    image_shape: tuple[int, int],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    shuffle: bool = False,
+    seed: int = 0,
+    cache_dir: Path | str | None = None,
+    shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER,
+    resize: str = "stretch",
+):
     """A ``tf.data.Dataset`` of (images, labels) batches streamed from the photo files.
 
     paths -> decode and resize (in parallel) -> cache to a file -> shuffle (bounded
@@ -382,16 +396,36 @@ def photo_dataset(paths: Sequence[Path | str], labels, image_shape: tuple[int, i
     owned_dir = cache_dir is None
     cache_dir = Path(tempfile.mkdtemp(prefix="cnnbook-photos-") if owned_dir else cache_dir)
     try:
-        return _streaming_pipeline(path_names, labels, image_shape, batch_size, shuffle, seed,
-                                   cache_dir, shuffle_buffer, owned_dir, resize)
+        return _streaming_pipeline(
+            path_names,
+            labels,
+            image_shape,
+            batch_size,
+            shuffle,
+            seed,
+            cache_dir,
+            shuffle_buffer,
+            owned_dir,
+            resize,
+        )
     except BaseException:
         if owned_dir:
             shutil.rmtree(cache_dir, ignore_errors=True)
         raise
 
 
-def _streaming_pipeline(path_names, labels, image_shape, batch_size, shuffle, seed,
-                        cache_dir: Path, shuffle_buffer, owned_dir: bool, resize: str):
+def _streaming_pipeline(
+    path_names,
+    labels,
+    image_shape,
+    batch_size,
+    shuffle,
+    seed,
+    cache_dir: Path,
+    shuffle_buffer,
+    owned_dir: bool,
+    resize: str,
+):
     import tensorflow as tf
 
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -403,8 +437,9 @@ def _streaming_pipeline(path_names, labels, image_shape, batch_size, shuffle, se
     )
     dataset = dataset.cache(cache_file)
     if shuffle:
-        dataset = dataset.shuffle(min(shuffle_buffer, len(path_names)), seed=seed,
-                                  reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(
+            min(shuffle_buffer, len(path_names)), seed=seed, reshuffle_each_iteration=True
+        )
     dataset = dataset.batch(batch_size).map(to_unit_float, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
     if owned_dir:

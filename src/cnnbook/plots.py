@@ -228,8 +228,9 @@ def plot_confusion_matrix(
     return fig
 
 
-def show_panels(panels: Sequence[tuple[np.ndarray, str, str]], cols: int | None = None,
-                cell_size: float = 3.0):
+def show_panels(
+    panels: Sequence[tuple[np.ndarray, str, str]], cols: int | None = None, cell_size: float = 3.0
+):
     """Panels of ``(array, title, style)`` side by side, in rows of ``cols`` (default: one row).
 
     ``style`` is ``"grey"`` (an image in [0, 1]), ``"signed"`` (a feature map in a diverging
@@ -248,8 +249,9 @@ def show_panels(panels: Sequence[tuple[np.ndarray, str, str]], cols: int | None 
         raise ValueError("show_panels needs at least one (array, title, style) panel")
     cols = cols or len(panels)
     rows = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cell_size * cols, cell_size * 0.75 * rows),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(cell_size * cols, cell_size * 0.75 * rows), squeeze=False
+    )
     signed = [np.abs(np.asarray(a, float)).ravel() for a, _, style in panels if style == "signed"]
     limit = float(np.quantile(np.concatenate(signed), 0.995)) if signed else 1.0
     for ax, (values, title, style) in zip(axes.flat, panels, strict=False):  # spare axes
@@ -271,20 +273,30 @@ def draw_convolution_step(axes, image, kernel, row: int, col: int):
     and the output filled in up to ``(row, col)``, on four ``axes`` ('valid', stride 1)."""
     image, kernel = np.asarray(image), np.asarray(kernel)
     kh, kw = kernel.shape
-    tile = image[row: row + kh, col: col + kw]
+    tile = image[row : row + kh, col : col + kw]
     out_h, out_w = image.shape[0] - kh + 1, image.shape[1] - kw + 1
     output = np.full((out_h, out_w), "", dtype=object)
     for r in range(out_h):
         for c in range(out_w):
             if (r, c) <= (row, col):  # filled in so far, in reading order
-                output[r, c] = str(int(np.sum(image[r: r + kh, c: c + kw] * kernel)))
-    draw_number_grid(axes[0], image, title=f"image: tile at ({row}, {col})",
-                     highlights=[(row, col, kh, kw)])
+                output[r, c] = str(int(np.sum(image[r : r + kh, c : c + kw] * kernel)))
+    draw_number_grid(
+        axes[0], image, title=f"image: tile at ({row}, {col})", highlights=[(row, col, kh, kw)]
+    )
     draw_number_grid(axes[1], kernel, title="× kernel")
-    draw_number_grid(axes[2], tile * kernel, title=f"= products, sum {int(np.sum(tile * kernel))}",
-                     highlights=[(0, 0, kh, kw)])
-    draw_number_grid(axes[3], output, number_format="{}", title="→ output (feature map)",
-                     highlights=[(row, col, 1, 1)])
+    draw_number_grid(
+        axes[2],
+        tile * kernel,
+        title=f"= products, sum {int(np.sum(tile * kernel))}",
+        highlights=[(0, 0, kh, kw)],
+    )
+    draw_number_grid(
+        axes[3],
+        output,
+        number_format="{}",
+        title="→ output (feature map)",
+        highlights=[(row, col, 1, 1)],
+    )
 
 
 def draw_window_positions(ax, values, kernel_size: int, stride: int, padding: str, title: str):
@@ -294,20 +306,30 @@ def draw_window_positions(ax, values, kernel_size: int, stride: int, padding: st
     values = np.asarray(values)
     n_rows, n_cols = values.shape
     if padding == "same":
-        (top, bottom), (left, right) = (same_padding(n_rows, kernel_size, stride),
-                                        same_padding(n_cols, kernel_size, stride))
+        (top, bottom), (left, right) = (
+            same_padding(n_rows, kernel_size, stride),
+            same_padding(n_cols, kernel_size, stride),
+        )
     else:
         top = bottom = left = right = 0
-    is_padding = np.pad(np.zeros(values.shape, bool), ((top, bottom), (left, right)),
-                        constant_values=True)
+    is_padding = np.pad(
+        np.zeros(values.shape, bool), ((top, bottom), (left, right)), constant_values=True
+    )
     labels = np.where(is_padding, "0", "")  # write the zeros of the padding, nothing else
-    draw_number_grid(ax, labels, shaded=is_padding, number_format="{}",
-                     highlights=[(0, 0, kernel_size, kernel_size)], fontsize=9)
+    draw_number_grid(
+        ax,
+        labels,
+        shaded=is_padding,
+        number_format="{}",
+        highlights=[(0, 0, kernel_size, kernel_size)],
+        fontsize=9,
+    )
     out_rows = output_size(n_rows, kernel_size, stride, padding)
     out_cols = output_size(n_cols, kernel_size, stride, padding)
     centre = (kernel_size - 1) / 2
-    ys, xs = np.meshgrid(np.arange(out_rows) * stride + centre,
-                         np.arange(out_cols) * stride + centre, indexing="ij")
+    ys, xs = np.meshgrid(
+        np.arange(out_rows) * stride + centre, np.arange(out_cols) * stride + centre, indexing="ij"
+    )
     ax.plot(xs.ravel(), ys.ravel(), "o", color="tab:blue", markersize=7, alpha=0.8)
     ax.set_title(f"{title}\n{n_rows}x{n_cols} in, {out_rows}x{out_cols} out", fontsize=10)
 
@@ -320,8 +342,9 @@ def draw_filter_block(kernels, filter_index: int = 0, title: str | None = None):
 
     kernels = np.asarray(kernels, dtype=float)
     if kernels.ndim != 4:
-        raise ValueError(f"a weight tensor has shape (height, width, depth, filters); "
-                         f"got {kernels.shape}")
+        raise ValueError(
+            f"a weight tensor has shape (height, width, depth, filters); got {kernels.shape}"
+        )
     block = kernels[:, :, :, filter_index]
     height, width, depth = block.shape
     limit = float(np.abs(block).max()) or 1.0
