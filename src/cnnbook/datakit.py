@@ -33,6 +33,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -337,19 +338,16 @@ def _fetch_cats_and_dogs(root: Path, progress: bool) -> None:
         progress,
     )
     try:
-        with zipfile.ZipFile(archive) as zipped:
-            broken = zipped.testzip()
-            if broken is not None:
-                raise data.DataIntegrityError(f"{archive} is damaged ({broken})")
-            with tempfile.TemporaryDirectory(dir=root) as scratch:
-                zipped.extractall(scratch)
-                inner = Path(scratch) / "cats_and_dogs_filtered"
-                if data._missing_class_folders(inner):
-                    raise data.DataIntegrityError(
-                        f"{archive} does not hold the cats_and_dogs_filtered layout"
-                    )
-                inner.rename(root / "cats_and_dogs")
-    except (zipfile.BadZipFile, data.DataIntegrityError) as error:
+        data.check_cats_and_dogs_archive(archive)  # every CRC and the layout, before use
+        with zipfile.ZipFile(archive) as zipped, tempfile.TemporaryDirectory(dir=root) as scratch:
+            zipped.extractall(scratch)
+            inner = Path(scratch) / "cats_and_dogs_filtered"
+            if data._missing_class_folders(inner):
+                raise data.DataIntegrityError(
+                    f"{archive} does not hold the cats_and_dogs_filtered layout"
+                )
+            inner.rename(root / "cats_and_dogs")
+    except (zipfile.BadZipFile, zlib.error, EOFError, data.DataIntegrityError) as error:
         archive.unlink()  # our own download, not a reader's file: the next fetch starts over
         raise data.DataIntegrityError(
             f"{remote.url} did not bring the photos' zip archive ({error}); it was not kept. "
