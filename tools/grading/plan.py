@@ -84,7 +84,7 @@ class Answers:
         self.budget = MAX_TOTAL_BYTES
         # ``out`` is in the sandbox's folder: refuse it if the notebook made it a symlink.
         self.usable = not self.folder.is_symlink() and self.folder.is_dir()
-        if self.usable and self.folder.resolve() != self.folder.parent.resolve() / "out":
+        if self.usable and self.folder.resolve() != self.folder.parent.resolve() / self.folder.name:
             self.usable = False
 
     def read(self, name: str, what: str) -> bytes | None:
