@@ -243,17 +243,17 @@ def hostile_class(built: Path, folder: Path, canary: Path, teacher_file: Path) -
         # G1: the log swapped for a FIFO (an endless open) or a link to the teacher's file.
         "fifo_log.ipynb": (
             _with_cell(blank, Q1_RIGHT + SWAP_LOG.replace("ACTION", "os.mkfifo(p)")),
-            4.0,
+            2.0,
         ),
         "link_log.ipynb": (
             _with_cell(
                 blank, Q1_RIGHT + SWAP_LOG.replace("ACTION", f"os.symlink({str(canary)!r}, p)")
             ),
-            4.0,
+            2.0,
         ),
         "zero_log.ipynb": (
             _with_cell(blank, Q1_RIGHT + SWAP_LOG.replace("ACTION", "os.symlink('/dev/zero', p)")),
-            4.0,
+            2.0,
         ),
         # G6: terminal escapes in what the grader prints; G2: nested JSON in _cells.json.
         "escapes.ipynb": (
@@ -328,8 +328,8 @@ def graded_class(built, tmp_path_factory):
     logs = {}  # what the attacks report they found, to explain a failure
     grade_one = Grader.grade
 
-    def grade_and_keep_log(self, path):
-        graded = grade_one(self, path)
+    def grade_and_keep_log(self, path, name=None):
+        graded = grade_one(self, path, name)
         logs[graded.submission] = [
             line for line in graded.log_tail.splitlines() if "FOUND" in line or "LEAKED" in line
         ]
