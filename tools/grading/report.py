@@ -25,9 +25,9 @@ def spreadsheet_safe(value):
     """Text a spreadsheet would run as a formula gets a leading apostrophe; numbers stay."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
-    text = printable(value)
+    text = str(value)
     safe = "'" + text if text.lstrip(" ").startswith(FORMULA_STARTS) else text
-    return safe.replace("\r", " ").replace("\n", " ")
+    return printable(safe.replace("\r", " "))  # no control character, no line break
 
 
 def write_atomically(path: Path, text: str) -> None:
