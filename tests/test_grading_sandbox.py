@@ -858,3 +858,37 @@ def test_written_answers_cannot_make_headings():
     headings = [token.map[0] for token in MarkdownIt().parse(text) if token.type == "heading_open"]
     assert len(headings) == 3, text
     assert "\x1b" not in text and "mallory" in text
+
+
+def test_assignment_4_trains_with_the_books_recipe(tmp_path, monkeypatch):
+    """G10: whatever the student compiled with, the grader trains with rmsprop, batches of 64."""
+    import keras
+    import numpy as np
+
+    from cnnbook import mnist
+    from tools.grading import assignments
+    from tools.grading.plan import Answers
+
+    plan = assignments.plan_for("04_mnist", np.random.default_rng(0))
+    (probe,) = [p for p in plan.probes if p.kind == "model"]
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.Flatten()(keras.layers.Conv2D(4, 3, strides=2)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+    model.compile(optimizer=keras.optimizers.SGD(1e-9), loss="sparse_categorical_crossentropy")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"{probe.id}.keras").write_bytes(_keras_bytes(model))
+    (out / f"{probe.id}.json").write_text('{"ok": true, "model": true}')
+    used = {}
+
+    def record(model, images, labels, **kwargs):
+        used.update(optimizer=type(model.optimizer).__name__, **kwargs)
+        raise StopIteration
+
+    monkeypatch.setattr(mnist, "train", record)
+    monkeypatch.setattr("cnnbook.data.load_mnist", lambda: ((np.zeros((1, 28, 28)),) * 2,) * 2)
+    (check,) = [c for c in plan.checks if c.what == "accuracy after short training"]
+    with pytest.raises(StopIteration):
+        check.mark(Answers(out))
+    assert used["optimizer"] == "RMSprop"
+    assert used.get("batch_size", mnist.BATCH_SIZE) == 64
