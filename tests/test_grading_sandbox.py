@@ -11,8 +11,10 @@ what the sandbox stopped; and every file outside the sandbox is hashed before an
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
+import io
 import json
 import os
 import sys
@@ -33,6 +35,13 @@ Q1_RIGHT = (
     "strided_by_hand = np.array([[0, -1], [2, -2]])\n"
 )
 Q2_RIGHT = "sizes = [24, 12, 5]\nsame_pad = (0, 1)\n"
+# Replaces every file the grader might read back as the log (an old grader kept it in
+# /tmp/log.txt, the sandbox's writable folder) with ``ACTION`` (``p``: the path).
+SWAP_LOG = (
+    "import os\nfor p in ['/tmp/log.txt'] + [f'/tmp/{n}' for n in os.listdir('/tmp')"
+    " if n.endswith(('.txt', '.log'))]:\n"
+    "    try:\n        os.remove(p)\n    except OSError:\n        pass\n    ACTION\n"
+)
 Q1_IF_SAFE = "if not leaked:\n" + "".join("    " + line + "\n" for line in Q1_RIGHT.splitlines())
 
 
@@ -231,11 +240,51 @@ def hostile_class(built: Path, folder: Path, canary: Path, teacher_file: Path) -
             json.loads(make_assignments.student_copy(built / "02_edge_filters").read_text()),
             0.0,
         ),
+        # G1: the log swapped for a FIFO (an endless open) or a link to the teacher's file.
+        "fifo_log.ipynb": (
+            _with_cell(blank, Q1_RIGHT + SWAP_LOG.replace("ACTION", "os.mkfifo(p)")),
+            2.0,
+        ),
+        "link_log.ipynb": (
+            _with_cell(
+                blank, Q1_RIGHT + SWAP_LOG.replace("ACTION", f"os.symlink({str(canary)!r}, p)")
+            ),
+            2.0,
+        ),
+        "zero_log.ipynb": (
+            _with_cell(blank, Q1_RIGHT + SWAP_LOG.replace("ACTION", "os.symlink('/dev/zero', p)")),
+            2.0,
+        ),
+        # G6: terminal escapes in what the grader prints; G2: nested JSON in _cells.json.
+        "escapes.ipynb": (
+            _with_cell(
+                blank,
+                Q1_RIGHT + "import json, os\njson.dump({'errors': [[1, '\\x1b]0;owned\\x07']],"
+                " 'last': '\\x1b[2J\\x1b]8;;http://x\\x07'}, open('/tmp/out/_cells.json', 'w'))"
+                "\nos._exit(0)\n",
+            ),
+            0.0,
+        ),
+        "nested_cells.ipynb": (
+            _with_cell(
+                blank,
+                "import os\nopen('/tmp/out/_cells.json', 'w').write('[' * 200000)\n"
+                "open('/tmp/out/p0.json', 'w').write('{\"ok\": true, \"value\":' + '[' * 200000)"
+                "\nos._exit(0)\n",
+            ),
+            0.0,
+        ),
+        # G9: an LMS export puts each student in a folder.
+        "lms/bob/submission.ipynb": (solutions, 8.0),
     }
     expected = {}
     for name, (notebook, total) in submissions.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(json.dumps(notebook))
         expected[name] = total
+    (folder / ".hidden.ipynb").write_text(json.dumps(solutions))
+    (folder / "deep.ipynb").write_text('{"cells": [' + "[" * 100_000 + "]" * 100_000 + "]}")
+    expected.update({".hidden.ipynb": 0.0, "deep.ipynb": 0.0})
     (folder / "notes.txt").write_text("my answers are in the email")
     (folder / "broken.ipynb").write_text('{"cells": [')
     odd = {
@@ -279,31 +328,35 @@ def graded_class(built, tmp_path_factory):
     logs = {}  # what the attacks report they found, to explain a failure
     grade_one = Grader.grade
 
-    def grade_and_keep_log(self, path):
-        graded = grade_one(self, path)
+    def grade_and_keep_log(self, path, name=None):
+        graded = grade_one(self, path, name)
         logs[graded.submission] = [
             line for line in graded.log_tail.splitlines() if "FOUND" in line or "LEAKED" in line
         ]
+        if canary.read_text() in graded.log_tail or "\0" * 100 in graded.log_tail:
+            logs[graded.submission].append("LOG LEAKED: the teacher's file was read back")
         return graded
 
     monkeypatch.setattr(Grader, "grade", grade_and_keep_log)
-    code = make_assignments.main(
-        [
-            "grade",
-            NAME,
-            str(folder),
-            "--csv",
-            str(table),
-            "--written",
-            str(written),
-            "--out",
-            str(built),
-            "--timeout",
-            "40",
-            "--memory-gb",
-            "4",
-        ]
-    )
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = make_assignments.main(
+            [
+                "grade",
+                NAME,
+                str(folder),
+                "--csv",
+                str(table),
+                "--written",
+                str(written),
+                "--out",
+                str(built),
+                "--timeout",
+                "40",
+                "--memory-gb",
+                "4",
+            ]
+        )
     monkeypatch.undo()
     after = {
         "class": _tree_hash(folder),
@@ -314,6 +367,7 @@ def graded_class(built, tmp_path_factory):
     with table.open() as handle:
         rows = {row["submission"]: row for row in csv.DictReader(handle)}
     leftovers = list(scratch.iterdir())
+    logs["printed"] = printed.getvalue()
     return code, expected, rows, before, after, written, leftovers, logs
 
 
@@ -348,6 +402,29 @@ def test_reasons_are_in_the_csv(graded_class):
     reference = rows["'=reference.ipynb"]
     assert "q3: cnnbook.ops" in reference["reference_code"]
     assert all(row["reference_code"] == "" for name, row in rows.items() if "reference" not in name)
+
+
+def test_the_log_and_the_answers_cannot_be_swapped(graded_class):
+    """G1: a FIFO or a link in place of the log neither hangs the grader nor reads a file."""
+    *_, logs = graded_class
+    assert not [n for n, lines in logs.items() if n != "printed" and "LOG LEAKED" in str(lines)]
+
+
+def test_no_control_characters_reach_the_teacher(graded_class):
+    """G6: what the grader prints and writes holds no escape sequence of the student's."""
+    _, _, rows, *_, written, _, logs = graded_class
+    assert "\x1b" not in logs["printed"] and "\x07" not in logs["printed"]
+    assert "\x1b" not in json.dumps(rows)
+    assert "stopped in cell ?" in rows["escapes.ipynb"]["problems"]
+    assert "did not start" in rows["nested_cells.ipynb"]["problems"]
+
+
+def test_every_entry_gets_a_row_with_a_reason(graded_class):
+    """G9 and G2: subfolders are graded, hidden files and deep JSON get a reason."""
+    _, _, rows, *_ = graded_class
+    assert rows["lms/bob/submission.ipynb"]["problems"] == ""
+    assert "hidden" in rows[".hidden.ipynb"]["problems"]
+    assert "nested too deeply" in rows["deep.ipynb"]["problems"]
 
 
 def test_written_answers_file_lists_everyone(graded_class):
@@ -593,3 +670,225 @@ def test_answers_are_read_strictly(tmp_path):
             answers.array(name, shape)
     with pytest.raises(WrongAnswer, match="no answer"):
         answers.value("missing")
+
+
+# --------------------------------------------------------------------------- security review
+@pytest.mark.parametrize(
+    "code", ["x = " + "+".join(["a"] * 300_000), "-" * 200_000 + "1", "(" * 100_000 + ")" * 100_000]
+)
+def test_huge_or_deep_code_does_not_stop_the_analysis(code):
+    """G2: code the parser or the walk cannot handle is reported, not raised."""
+    found = flags.reference_code_uses({"cells": [{"cell_type": "code", "source": code}]}, set(), ())
+    assert all("too deeply nested" in finding for finding in found)
+
+
+def test_one_submission_that_breaks_the_grader_costs_only_its_row(built, tmp_path, monkeypatch):
+    """G2: a RecursionError or MemoryError while grading one file gives it a zero row."""
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    for name in ("a.ipynb", "b.ipynb"):
+        (tmp_path / "class").mkdir(exist_ok=True)
+        (tmp_path / "class" / name).write_text("{}")
+
+    def broken(self, path, name):
+        raise MemoryError if name == "a.ipynb" else RecursionError("deep")
+
+    monkeypatch.setattr(Grader, "_grade", broken)
+    table = tmp_path / "grades.csv"
+    make_assignments.main(
+        ["grade", NAME, str(tmp_path / "class"), "--out", str(built), "--csv", str(table)]
+        + ["--unsafe-no-sandbox"]
+    )
+    with table.open() as handle:
+        rows = {row["submission"]: row for row in csv.DictReader(handle)}
+    assert "MemoryError" in rows["a.ipynb"]["problems"]
+    assert "RecursionError" in rows["b.ipynb"]["problems"]
+
+
+def test_answers_are_never_read_through_links_or_fifos(tmp_path):
+    """G1: an answer that is a link, a FIFO or too large, or a linked out/, is no answer."""
+    from tools.grading.plan import Answers, WrongAnswer
+
+    secret = tmp_path / "id_rsa"
+    secret.write_text('{"ok": true, "value": "the teacher\'s key"}')
+    out = tmp_path / "folder" / "out"
+    out.mkdir(parents=True)
+    (out / "p0.json").symlink_to(secret)
+    os.mkfifo(out / "p1.json")
+    (out / "p2.json").write_text('{"ok": false, "error_type": "X"' + " " * 65 * 2**20 + "}")
+    (out / "p3.json").write_text('{"ok": false, "error": "no", "error_type": "ValueError"}')
+    answers = Answers(out)
+    for probe in ("p0", "p1"):
+        with pytest.raises(WrongAnswer, match="no answer"):
+            answers.value(probe)
+        with pytest.raises(WrongAnswer, match="no answer"):
+            answers.error(probe)
+    with pytest.raises(WrongAnswer, match="too large"):
+        answers.error("p2")
+    assert answers.error("p3") == ("ValueError", "no")
+    linked = tmp_path / "other" / "out"
+    linked.parent.mkdir()
+    linked.symlink_to(out)
+    with pytest.raises(WrongAnswer, match="no answer"):
+        Answers(linked).error("p3")
+    (out / "_cells.json").write_text('{"errors": [], "last": "\\u001b[2J"}')
+    assert Grader.cell_problems(out) == ["the notebook stopped in cell ?"]
+    (out / "_cells.json").write_text("[" * 100_000)
+    assert Grader.cell_problems(out) == ["the notebook did not start"]
+
+
+def _keras_bytes(model) -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "m.keras"
+        model.save(path)
+        return path.read_bytes()
+
+
+def _with_config(data: bytes, edit) -> bytes:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    config = json.loads(members["config.json"])
+    edit(config)
+    members["config.json"] = json.dumps(config).encode()
+    members["model.weights.h5"] = b"not HDF5 at all: never read"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for name, member in members.items():
+            target.writestr(name, member)
+    return buffer.getvalue()
+
+
+def test_a_model_is_costed_from_its_config_before_it_is_built():
+    """G3, G4: layers off the allowlist, huge layers, slow layers and carried weights are
+    refused from the config alone; the weights file is never parsed."""
+    import keras
+
+    from tools.grading import models
+    from tools.grading.plan import WrongAnswer
+
+    def small(*middle):
+        inputs = keras.Input((28, 28, 1))
+        x = inputs
+        for layer in (*middle, keras.layers.Conv2D(4, 3), keras.layers.Flatten()):
+            x = layer(x)
+        return keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+
+    plain = _keras_bytes(small())
+    assert models.load_model(_with_config(plain, lambda c: None)).count_params() == 27_090
+
+    def huge_dense(config):
+        config["config"]["layers"][-1]["config"]["units"] = 10**9
+
+    def constant(config):
+        config["config"]["layers"][1]["config"]["kernel_initializer"] = {
+            "module": "keras.initializers",
+            "class_name": "Constant",
+            "config": {"value": 0.5},
+        }
+
+    def array(config):
+        config["config"]["layers"][1]["config"]["bias_initializer"]["config"] = {
+            "value": list(range(4 * 9))
+        }
+
+    for edit, message in [
+        (huge_dense, "Dense units"),
+        (constant, "Constant"),
+        (array, "array"),
+    ]:
+        with pytest.raises(WrongAnswer, match=message):
+            models.load_model(_with_config(plain, edit), max_params=20_000)
+    upsampled = _keras_bytes(small(keras.layers.UpSampling2D((4, 4))))
+    with pytest.raises(WrongAnswer, match="UpSampling2D"):
+        models.load_model(upsampled)
+    wide = _keras_bytes(small(keras.layers.Conv2D(256, 5, padding="same")))
+    with pytest.raises(WrongAnswer, match="multiply-adds"):
+        models.load_model(wide, max_params=10**7, max_macs=5_000_000)
+
+
+def test_limits_are_never_dropped(monkeypatch, tmp_path):
+    """G5: without prlimit there is no sandbox; thread pools are capped."""
+    which = sandbox.shutil.which
+    monkeypatch.setattr(
+        sandbox.shutil, "which", lambda name: None if name == "prlimit" else which(name)
+    )
+    if sandbox.bwrap_path() is None:
+        pytest.skip("needs bubblewrap")
+    with pytest.raises(sandbox.SandboxUnavailable, match="prlimit"):
+        sandbox.bwrap_command(
+            tmp_path,
+            ["true"],
+            environment={},
+            mounts=sandbox.Mounts(),
+            runner=tmp_path / "r.py",
+            limits=sandbox.Limits(),
+        )
+    environment = sandbox.sandbox_environment()
+    assert all(
+        int(environment[name]) <= 4
+        for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+    )
+
+
+def test_build_check_without_a_sandbox_says_why(built, monkeypatch):
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    with pytest.raises(SystemExit, match="Refusing to check: bubblewrap"):
+        make_assignments.main([NAME, "--check", "--out", str(built)])
+
+
+def test_written_answers_cannot_make_headings():
+    """G7: an answer is quoted: its Markdown cannot fake another student's heading."""
+    from markdown_it import MarkdownIt
+
+    answer = "fine\n````\n\n# mallory.ipynb\n\n## Question 1\nfull marks\n```"
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": "**Question 3.** Why?"},
+            {
+                "cell_type": "markdown",
+                "metadata": {"tags": ["otter_answer_cell"]},
+                "source": answer,
+            },
+        ]
+    }
+    text = report.written_answers_text([("alice\x1b[2J.ipynb", notebook), ("bob.ipynb", None)])
+    headings = [token.map[0] for token in MarkdownIt().parse(text) if token.type == "heading_open"]
+    assert len(headings) == 3, text
+    assert "\x1b" not in text and "mallory" in text
+
+
+def test_assignment_4_trains_with_the_books_recipe(tmp_path, monkeypatch):
+    """G10: whatever the student compiled with, the grader trains with rmsprop, batches of 64."""
+    import keras
+    import numpy as np
+
+    from cnnbook import mnist
+    from tools.grading import assignments
+    from tools.grading.plan import Answers
+
+    plan = assignments.plan_for("04_mnist", np.random.default_rng(0))
+    (probe,) = [p for p in plan.probes if p.kind == "model"]
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.Flatten()(keras.layers.Conv2D(4, 3, strides=2)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+    model.compile(optimizer=keras.optimizers.SGD(1e-9), loss="sparse_categorical_crossentropy")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"{probe.id}.keras").write_bytes(_keras_bytes(model))
+    (out / f"{probe.id}.json").write_text('{"ok": true, "model": true}')
+    used = {}
+
+    def record(model, images, labels, **kwargs):
+        used.update(optimizer=type(model.optimizer).__name__, **kwargs)
+        raise StopIteration
+
+    monkeypatch.setattr(mnist, "train", record)
+    monkeypatch.setattr("cnnbook.data.load_mnist", lambda: ((np.zeros((1, 28, 28)),) * 2,) * 2)
+    (check,) = [c for c in plan.checks if c.what == "accuracy after short training"]
+    with pytest.raises(StopIteration):
+        check.mark(Answers(out))
+    assert used["optimizer"] == "RMSprop"
+    assert used.get("batch_size", mnist.BATCH_SIZE) == 64

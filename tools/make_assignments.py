@@ -307,7 +307,10 @@ def build_command(args) -> int:
         folder = build_one(source, out)
         print(f"{source.stem}: built {folder} in {time.perf_counter() - started:.1f} s")
         if args.check:
-            solution, blank = check_built(folder)
+            try:
+                solution, blank = check_built(folder)
+            except sandbox.SandboxUnavailable as error:
+                raise SystemExit(no_sandbox_message(error, "check")) from error
             ok = solution.total == solution.out_of > 0 and blank.total == 0
             failures += not ok
             print(
@@ -319,6 +322,15 @@ def build_command(args) -> int:
                 if not ok and (grade.problems or grade.failed_checks):
                     print("   ", "; ".join(grade.problems + grade.failed_checks))
     return 1 if failures else 0
+
+
+def no_sandbox_message(error: Exception, doing: str) -> str:
+    """What a teacher reads when no sandbox can be made here."""
+    return (
+        f"Refusing to {doing}: {error}.\nThe sandbox keeps students' code away from your "
+        "files and from each other's marks. Grade on Linux with bubblewrap, or, only "
+        "for work you trust, pass --unsafe-no-sandbox to grade."
+    )
 
 
 def _stop_on_signal(signum, frame):
@@ -335,11 +347,7 @@ def grade_command(args) -> int:
     try:
         grader = make_grader(folder, args)
     except sandbox.SandboxUnavailable as error:
-        raise SystemExit(
-            f"Refusing to grade: {error}.\nThe sandbox keeps students' code away from your "
-            "files and from each other's marks. Grade on Linux with bubblewrap, or, only "
-            "for work you trust, pass --unsafe-no-sandbox."
-        ) from error
+        raise SystemExit(no_sandbox_message(error, "grade")) from error
     if not grader.use_sandbox:
         print("WARNING: --unsafe-no-sandbox: students' code runs with your rights.")
     outputs = {Path(p).resolve() for p in (args.csv, args.written) if p}
@@ -348,19 +356,23 @@ def grade_command(args) -> int:
         signal.signal(signum, _stop_on_signal)
     grades: list[Grade] = []
     try:
-        for path in paths:
-            graded = grader.grade(path)
+        for path, name, skipped in paths:
+            if skipped:
+                graded = grader.zero(name, skipped)
+            else:
+                try:
+                    graded = grader.grade(path, name)
+                except (Exception, RecursionError, MemoryError) as error:  # noqa: BLE001
+                    graded = grader.zero(name, f"could not be graded: {type(error).__name__}")
             grades.append(graded)
-            note = "; ".join(graded.problems)
+            note = report.printable("; ".join(graded.problems))
             print(
-                f"{path.name}: {graded.total:g}/{graded.out_of:g} ({graded.seconds:.0f} s)"
-                + (f"  [{note}]" if note else "")
+                f"{report.printable(name)}: {graded.total:g}/{graded.out_of:g} "
+                f"({graded.seconds:.0f} s)" + (f"  [{note}]" if note else "")
             )
     finally:  # whatever happens, every submission gets a row
-        for path in paths[len(grades) :]:
-            missing = Grade(path.name, possible=grader.possible())
-            missing.problems.append("not graded: grading was interrupted")
-            grades.append(missing)
+        for _, name, _ in paths[len(grades) :]:
+            grades.append(grader.zero(name, "not graded: grading was interrupted"))
         write_grades(
             grades,
             Path(args.csv) if args.csv else None,

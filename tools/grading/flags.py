@@ -150,8 +150,15 @@ def find_in_code(
         tree = ast.parse(python_source(source))
     except (SyntaxError, ValueError):
         return []
+    except (RecursionError, MemoryError) as error:
+        return [f"(code too deeply nested or too large to analyse: {type(error).__name__})"]
     finder = _Finder(forbidden, aliases if aliases is not None else {}, depth)
-    finder.visit(tree)
+    try:
+        finder.visit(tree)
+    except (RecursionError, MemoryError) as error:
+        finder.found.append(
+            f"(code too deeply nested or too large to analyse: {type(error).__name__})"
+        )
     return finder.found
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import subprocess
 import sys
 import time
 import warnings
@@ -132,7 +131,7 @@ class Grader:
         )
         argv = self.command(folder)
         if self.use_sandbox:
-            outcome = sandbox.run(argv, seconds=seconds, log=folder / "log.txt")
+            outcome = sandbox.run(argv, seconds=seconds)
         else:
             outcome = self._run_unsafe(argv, folder, seconds)
         return outcome, folder
@@ -145,28 +144,7 @@ class Grader:
             MPLCONFIGDIR=str(folder / "home"),
             PYTHONPATH=str(sandbox.package_folder().parent),
         )
-        started = time.perf_counter()
-        with open(folder / "log.txt", "wb") as log:
-            process = subprocess.Popen(
-                argv,
-                cwd=folder / "work",
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            try:
-                code, timed_out = process.wait(timeout=seconds), False
-            except subprocess.TimeoutExpired:
-                sandbox._kill(process)
-                code, timed_out = None, True
-            except BaseException:
-                sandbox._kill(process)
-                raise
-        return sandbox.Outcome(
-            code, time.perf_counter() - started, timed_out, sandbox.log_tail(folder / "log.txt")
-        )
+        return sandbox.supervise(argv, seconds, cwd=folder / "work", env=environment)
 
     def mark(self, grade: Grade, plan: Plan, out: Path) -> None:
         answers = Answers(out)
@@ -184,39 +162,51 @@ class Grader:
 
     @staticmethod
     def cell_problems(out: Path) -> list[str]:
-        path = out / "_cells.json"
+        """What went wrong in the cells, from the ``_cells.json`` the sandbox wrote."""
+        answers = Answers(out)
         try:
-            cells = json.loads(path.read_text()) if path.is_file() else None
-        except ValueError:
+            data = answers.read("_cells.json", "_cells.json")
+            cells = json.loads(data.decode("utf-8")) if data is not None else None
+        except (ValueError, UnicodeDecodeError, RecursionError, MemoryError, AssertionError):
             cells = None
         if not isinstance(cells, dict):
             return ["the notebook did not start"]
         problems = []
         errors = cells.get("errors") if isinstance(cells.get("errors"), list) else []
-        stopped = [str(e[0]) for e in errors if isinstance(e, list) and e[-1:] == ["CellTimeout"]]
-        failed = [str(e[0]) for e in errors if isinstance(e, list) and e[-1:] != ["CellTimeout"]]
+        errors = [e for e in errors[:1000] if isinstance(e, list) and len(e) == 2]
+        stopped = [_cell_number(e[0]) for e in errors if e[1] == "CellTimeout"]
+        failed = [_cell_number(e[0]) for e in errors if e[1] != "CellTimeout"]
         if stopped:
             problems.append(f"cells stopped for running too long: {', '.join(stopped[:5])}")
         if failed:
             problems.append(f"cells that raised an error: {', '.join(failed[:8])}")
         if not cells.get("done"):
-            problems.append(f"the notebook stopped in cell {cells.get('last', '?')}")
+            problems.append(f"the notebook stopped in cell {_cell_number(cells.get('last'))}")
         return problems
 
     # -- one submission
-    def grade(self, path: Path) -> Grade:
-        """Grade one file; whatever is wrong with it costs only its own marks."""
-        try:
-            return self._grade(Path(path))
-        except Exception as error:  # noqa: BLE001 - one bad file must not stop the class
-            grade = Grade(Path(path).name, possible=self.possible())
-            grade.scores = dict.fromkeys(grade.possible, 0.0)
-            grade.problems.append(f"could not be graded: {type(error).__name__}: {error}"[:300])
-            return grade
+    def grade(self, path: Path, name: str | None = None) -> Grade:
+        """Grade one file (its row is called ``name``, by default the file's name).
 
-    def _grade(self, path: Path) -> Grade:
+        Whatever is wrong with it (even a RecursionError or MemoryError it causes)
+        costs only its own marks.
+        """
+        name = name or Path(path).name
+        try:
+            return self._grade(Path(path), name)
+        except (Exception, RecursionError, MemoryError) as error:  # noqa: BLE001 - go on
+            return self.zero(name, f"could not be graded: {type(error).__name__}: {error}")
+
+    def zero(self, name: str, reason: str) -> Grade:
+        """A row with no marks, and why."""
+        grade = Grade(name, possible=self.possible())
+        grade.scores = dict.fromkeys(grade.possible, 0.0)
+        grade.problems.append(reason[:300])
+        return grade
+
+    def _grade(self, path: Path, name: str) -> Grade:
         started = time.perf_counter()
-        grade = Grade(path.name, possible=self.possible())
+        grade = Grade(name, possible=self.possible())
         grade.scores = dict.fromkeys(grade.possible, 0.0)
         try:
             notebook = report.read_notebook(path)
@@ -257,23 +247,60 @@ def _assignment_name(notebook: dict) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def submissions_in(paths: list[Path], exclude: set[Path] = frozenset()) -> list[Path]:
-    """Every file handed in: notebooks and anything else (it gets a row and a reason)."""
-    found = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found += sorted(
-                p
-                for p in path.iterdir()
-                if p.is_file() and not p.name.startswith(".") and p.resolve() not in exclude
-            )
-        elif path.is_file():
-            found.append(path)
+def _cell_number(value) -> str:
+    """A cell number the sandbox wrote, as a plain number (or '?')."""
+    try:
+        return str(int(value))
+    except (TypeError, ValueError, OverflowError):
+        return "?"
+
+
+def submissions_in(
+    paths: list[Path], exclude: set[Path] = frozenset()
+) -> list[tuple[Path, str, str | None]]:
+    """Every entry handed in, as ``(path, row name, reason it is skipped or None)``.
+
+    Folders are walked to any depth (an LMS export has a folder per student); the row
+    name is the path relative to the folder given (with the folder's name in front when
+    two rows would otherwise share a name). Hidden files, symlinks and anything that is
+    not a regular file get a row saying why they were not graded.
+    """
+    found: list[tuple[Path, str, str | None]] = []
+    for given in map(Path, paths):
+        if given.is_dir() and not given.is_symlink():
+            for path in sorted(given.rglob("*")):
+                if path.resolve() in exclude or path.is_dir() and not path.is_symlink():
+                    continue
+                relative = path.relative_to(given)
+                reason = _skip_reason(path, relative)
+                found.append((path, relative.as_posix(), reason))
+        elif given.is_file():
+            found.append((given, given.name, None))
         else:
-            raise ValueError(f"{path} is neither a file nor a folder of submissions")
+            raise ValueError(f"{given} is neither a file nor a folder of submissions")
     if not found:
         raise ValueError(f"no submissions in {[str(p) for p in paths]}")
+    names = [name for _, name, _ in found]
+    if len(set(names)) < len(names):  # several folders: keep rows apart
+        found = [(path, _qualified(path, name, paths), reason) for path, name, reason in found]
     return found
+
+
+def _skip_reason(path: Path, relative: Path) -> str | None:
+    if any(part.startswith(".") for part in relative.parts):
+        return "not graded: a hidden file"
+    if path.is_symlink():
+        return "not graded: a symbolic link"
+    if not path.is_file():
+        return "not graded: not a regular file"
+    return None
+
+
+def _qualified(path: Path, name: str, given: list[Path]) -> str:
+    for folder in map(Path, given):
+        if folder.is_dir() and path.is_relative_to(folder):
+            return (Path(folder.resolve().name) / name).as_posix()
+    return str(path)
 
 
 def grades_csv(grades: list[Grade]) -> str:

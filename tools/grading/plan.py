@@ -10,8 +10,11 @@ expected values are computed outside and never written anywhere.
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +22,28 @@ from pathlib import Path
 import numpy as np
 
 MAX_ANSWER_BYTES = 64 * 2**20
+MAX_TOTAL_BYTES = 256 * 2**20  # everything read back from one submission's answers
+
+
+def read_untrusted(path: Path, limit: int) -> bytes | None:
+    """The bytes of a regular file the sandbox wrote, or None if it is not one.
+
+    Never follows a symlink (``O_NOFOLLOW``), never blocks on a FIFO (``O_NONBLOCK``),
+    checks the opened file itself (``fstat``) and reads at most ``limit`` bytes:
+    ValueError if the file holds more.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError("too large")
+    return data
 
 
 class WrongAnswer(AssertionError):
@@ -56,17 +81,35 @@ class Answers:
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
+        self.budget = MAX_TOTAL_BYTES
+        # ``out`` is in the sandbox's folder: refuse it if the notebook made it a symlink.
+        self.usable = not self.folder.is_symlink() and self.folder.is_dir()
+        if self.usable and self.folder.resolve() != self.folder.parent.resolve() / self.folder.name:
+            self.usable = False
+
+    def read(self, name: str, what: str) -> bytes | None:
+        """A file of the answers' folder (None if it is missing or not a plain file)."""
+        if not self.usable or "/" in name:
+            return None
+        try:
+            data = read_untrusted(self.folder / name, min(MAX_ANSWER_BYTES, self.budget))
+        except ValueError as error:
+            raise WrongAnswer(f"{what} is too large") from error
+        if data is not None:
+            self.budget -= len(data)
+        return data
+
+    def _load(self, probe_id: str):
+        data = self.read(f"{probe_id}.json", f"the answer for {probe_id}")
+        if data is None:
+            raise WrongAnswer(f"no answer for {probe_id} (the notebook stopped before it)")
+        try:
+            return json.loads(data.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
+            raise WrongAnswer(f"the answer for {probe_id} is not valid JSON") from error
 
     def _record(self, probe_id: str) -> dict:
-        path = self.folder / f"{probe_id}.json"
-        if not path.is_file() or path.is_symlink():
-            raise WrongAnswer(f"no answer for {probe_id} (the notebook stopped before it)")
-        if path.stat().st_size > MAX_ANSWER_BYTES:
-            raise WrongAnswer(f"the answer for {probe_id} is too large")
-        try:
-            record = json.loads(path.read_text())
-        except (ValueError, UnicodeDecodeError) as error:
-            raise WrongAnswer(f"the answer for {probe_id} is not valid JSON") from error
+        record = self._load(probe_id)
         if not isinstance(record, dict):
             raise WrongAnswer(f"the answer for {probe_id} is not a record")
         if record.get("ok") is not True:
@@ -75,17 +118,12 @@ class Answers:
 
     def error(self, probe_id: str) -> tuple[str, str] | None:
         """``(error type, message)`` if the call raised, else None (it returned)."""
-        try:
-            self._record(probe_id)
-        except WrongAnswer as failed:
-            path = self.folder / f"{probe_id}.json"
-            if not path.is_file() or path.stat().st_size > MAX_ANSWER_BYTES:
-                raise
-            record = json.loads(path.read_text())
-            if not isinstance(record, dict) or "error_type" not in record:
-                raise WrongAnswer(f"no answer for {probe_id}") from failed
-            return str(record["error_type"])[:100], str(record.get("error", ""))[:300]
-        return None
+        record = self._load(probe_id)
+        if isinstance(record, dict) and record.get("ok") is True:
+            return None
+        if not isinstance(record, dict) or "error_type" not in record:
+            raise WrongAnswer(f"no answer for {probe_id}")
+        return str(record["error_type"])[:100], str(record.get("error", ""))[:300]
 
     def value(self, probe_id: str):
         """The answer as plain JSON data (numbers, strings, lists, dicts)."""
@@ -94,17 +132,15 @@ class Answers:
     def array(self, probe_id: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
         """The answer as a finite float array (of ``shape``, when given)."""
         record = self._record(probe_id)
-        path = self.folder / f"{probe_id}.npy"
-        if not record.get("array") or not path.is_file() or path.is_symlink():
+        data = self.read(f"{probe_id}.npy", f"{probe_id}: the array")
+        if not record.get("array") or data is None:
             raise WrongAnswer(
                 f"{probe_id}: the answer is not an array of numbers "
                 f"(it is a {str(record.get('type'))[:40]})"
             )
-        if path.stat().st_size > MAX_ANSWER_BYTES:
-            raise WrongAnswer(f"{probe_id}: the array is too large")
         try:
-            check_npy_header(path)
-            array = np.load(path, allow_pickle=False)
+            check_npy_header(data)
+            array = np.load(io.BytesIO(data), allow_pickle=False)
         except (ValueError, OSError) as error:
             raise WrongAnswer(f"{probe_id}: not a numeric array ({error})") from error
         if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
@@ -124,23 +160,24 @@ class Answers:
             raise WrongAnswer(f"{probe_id}: {value} is not finite")
         return float(value)
 
-    def model_file(self, probe_id: str) -> Path:
+    def model_file(self, probe_id: str) -> bytes:
+        """The bytes of the saved ``.keras`` archive (checked by models.py, not here)."""
         self._record(probe_id)
-        path = self.folder / f"{probe_id}.keras"
-        if not path.is_file() or path.is_symlink():
+        data = self.read(f"{probe_id}.keras", f"{probe_id}: the saved model")
+        if data is None:
             raise WrongAnswer(f"{probe_id}: no model was saved")
-        return path
+        return data
 
 
-def check_npy_header(path: Path) -> None:
+def check_npy_header(data: bytes) -> None:
     """Refuse an .npy file whose header promises more numbers than the file holds."""
-    with open(path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
-        else:
-            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
-        data_bytes = Path(path).stat().st_size - handle.tell()
+    handle = io.BytesIO(data)
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+    else:
+        shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+    data_bytes = len(data) - handle.tell()
     if dtype.hasobject or dtype.kind not in "biuf":
         raise ValueError(f"not numbers ({dtype})")
     if int(np.prod(shape, dtype=object)) * dtype.itemsize != data_bytes:

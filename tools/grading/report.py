@@ -6,10 +6,19 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+#: C0 and C1 control characters (ANSI and OSC escapes start with them), DEL included.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str, newlines: bool = False) -> str:
+    """``text`` with control characters shown as ``?``: safe for a terminal or a file."""
+    text = CONTROL.sub("?", str(text))
+    return text if newlines else text.replace("\n", " ").replace("\t", " ")
 
 
 def spreadsheet_safe(value):
@@ -18,7 +27,7 @@ def spreadsheet_safe(value):
         return value
     text = str(value)
     safe = "'" + text if text.lstrip(" ").startswith(FORMULA_STARTS) else text
-    return safe.replace("\r", " ").replace("\n", " ")
+    return printable(safe.replace("\r", " "))  # no control character, no line break
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -87,16 +96,27 @@ def written_answers(notebook: dict) -> list[tuple[str, str]]:
     return answers
 
 
+def quoted(text: str) -> str:
+    """``text`` in a fence longer than any run of backticks in it: it cannot end the
+    fence early, so nothing in it becomes a heading or any other Markdown outside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{printable(text, newlines=True)}\n{fence}"
+
+
 def written_answers_text(submissions: list[tuple[str, dict | None]]) -> str:
-    """One Markdown text with every submission's written answers, to read and mark."""
+    """One Markdown text with every submission's written answers, to read and mark.
+
+    The headings are the grader's (submission, question); each answer is quoted.
+    """
     parts = []
     for name, notebook in submissions:
-        parts.append(f"# {name}\n")
+        parts.append(f"# {printable(name)}\n")
         if notebook is None:
             parts.append("(not a readable notebook)\n")
             continue
         for question, answer in written_answers(notebook):
-            parts.append(f"## {question}\n\n{answer}\n")
+            parts.append(f"## {printable(question)}\n\n{quoted(answer)}\n")
     return "\n".join(parts)
 
 
@@ -111,6 +131,8 @@ def read_notebook(path: Path, max_bytes: int = 50 * 2**20) -> dict:
         notebook = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise ValueError("not a notebook (not valid JSON)") from error
+    except RecursionError as error:
+        raise ValueError("not a notebook (JSON nested too deeply)") from error
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise ValueError("not a notebook (no cells)")  # noqa: TRY004 - bad input, not a bug
     return clean_notebook(notebook)

@@ -37,6 +37,13 @@ ETC_FILES = (
 )
 
 
+#: Threads a notebook's numerical libraries may start (per pool).
+THREADS = str(min(4, os.cpu_count() or 1))
+
+#: How much of a sandbox's output is kept (its end), and read back at most.
+LOG_TAIL_BYTES = 4000
+
+
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot make a sandbox here (and why)."""
 
@@ -165,16 +172,16 @@ def bwrap_command(
     for name, value in sorted(environment.items()):
         argv += ["--setenv", name, value]
     prlimit = shutil.which("prlimit")
-    limit = []
-    if prlimit:
-        limit = [
-            prlimit,
-            f"--as={limits.memory_bytes}",
-            f"--nproc={limits.processes}",
-            f"--fsize={limits.file_bytes}",
-            "--core=0",
-            "--",
-        ]
+    if prlimit is None:  # without it the memory, process and file-size limits would be lost
+        raise SandboxUnavailable("prlimit is not installed (Debian: apt-get install util-linux)")
+    limit = [
+        prlimit,
+        f"--as={limits.memory_bytes}",
+        f"--nproc={limits.processes}",
+        f"--fsize={limits.file_bytes}",
+        "--core=0",
+        "--",
+    ]
     return argv + ["--", *limit, *command]
 
 
@@ -190,6 +197,10 @@ def sandbox_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "LANG": "C.UTF-8",
+        # One submission should not take every core of the teacher's machine.
+        "OMP_NUM_THREADS": THREADS,
+        "TF_NUM_INTRAOP_THREADS": THREADS,
+        "TF_NUM_INTEROP_THREADS": THREADS,
     }
     environment.update(extra or {})
     return environment
@@ -227,50 +238,87 @@ def _kill(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def run(argv: list[str], *, seconds: float, log: Path) -> Outcome:
-    """Run ``argv`` (a bwrap command) with a wall-clock limit; its output goes to ``log``.
+def wait_or_kill(process: subprocess.Popen, seconds: float) -> tuple[int | None, bool]:
+    """Wait for ``process`` at most ``seconds``; kill its whole group if it runs longer.
+
+    Returns ``(returncode, timed_out)``; whatever interrupts the wait kills it too.
+    """
+    try:
+        return process.wait(timeout=seconds), False
+    except subprocess.TimeoutExpired:
+        _kill(process)
+        return None, True
+    except BaseException:
+        _kill(process)
+        raise
+
+
+def supervise(argv: list[str], seconds: float, *, before_wait=None, **popen) -> Outcome:
+    """Run ``argv`` with a wall-clock limit, its output into a file nobody else can reach.
+
+    The log is an anonymous temporary file of the grader's (not in the sandbox's folder,
+    where the notebook could swap it for a FIFO or a symlink); its end is read back
+    through the same descriptor, bounded. ``before_wait(process)`` runs once it started.
+    """
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **popen,
+        )
+        try:
+            if before_wait is not None:
+                before_wait(process)
+        except BaseException:
+            _kill(process)
+            raise
+        returncode, timed_out = wait_or_kill(process, seconds)
+        tail = log_tail(log)
+    return Outcome(returncode, time.perf_counter() - started, timed_out, tail)
+
+
+def run(argv: list[str], *, seconds: float) -> Outcome:
+    """Run ``argv`` (a bwrap command) with a wall-clock limit.
 
     bwrap's own process is the sandbox's process 1, whose command line and environment
     the notebook can read in ``/proc/1``: so bwrap gets an empty environment, and its
     options (with the host's paths) through a pipe (``--args``), not on its command line;
     only the command, with paths inside the sandbox, stays there.
     """
-    started = time.perf_counter()
     split = argv.index("--")
     options, command = argv[1:split], argv[split:]
     read_end, write_end = os.pipe()
-    with open(log, "wb") as handle:
-        try:
-            process = subprocess.Popen(
-                [argv[0], "--args", str(read_end), *command],
-                stdin=subprocess.DEVNULL,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                pass_fds=(read_end,),
-                env={"PATH": "/usr/bin:/bin"},
-            )
-        finally:
-            os.close(read_end)
+    still_open = {read_end, write_end}
+
+    def send_options(process):
+        os.close(read_end)
+        still_open.discard(read_end)
         with os.fdopen(write_end, "wb") as arguments:
+            still_open.discard(write_end)
             arguments.write(b"".join(os.fsencode(a) + b"\0" for a in options))
-        try:
-            returncode = process.wait(timeout=seconds)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            _kill(process)
-            returncode, timed_out = None, True
-        except BaseException:
-            _kill(process)
-            raise
-    return Outcome(returncode, time.perf_counter() - started, timed_out, log_tail(log))
+
+    try:
+        return supervise(
+            [argv[0], "--args", str(read_end), *command],
+            seconds,
+            before_wait=send_options,
+            pass_fds=(read_end,),
+            env={"PATH": "/usr/bin:/bin"},
+        )
+    finally:
+        for end in still_open:
+            os.close(end)
 
 
-def log_tail(log: Path, size: int = 4000) -> str:
-    """The end of a sandbox's output, as text (it may be anything the notebook printed)."""
-    with open(log, "rb") as handle:
-        handle.seek(max(0, log.stat().st_size - size))
-        return handle.read().decode("utf-8", "replace")
+def log_tail(log, size: int = LOG_TAIL_BYTES) -> str:
+    """The end of a sandbox's output (an open binary file), as text: untrusted."""
+    log.seek(0, os.SEEK_END)
+    log.seek(max(0, log.tell() - size))
+    return log.read(size).decode("utf-8", "replace")
 
 
 def check_available() -> None:
