@@ -136,7 +136,10 @@ def hostile_class(built: Path, folder: Path, canary: Path, teacher_file: Path) -
                 blank,
                 (
                     "import os, sys\n"
-                    f"places = [{str(ROOT)!r}, {str(built)!r}, {str(folder)!r}, {str(canary)!r},\n"
+                    # (the repository's own folder may exist, empty but for the mount
+                    # points, when the venv or the package lives inside it, as in CI)
+                    f"places = [{str(ROOT / 'assignments')!r}, {str(ROOT / 'tests')!r},\n"
+                    f"          {str(built)!r}, {str(folder)!r}, {str(canary)!r},\n"
                     f"          {str(ROOT / 'tools' / 'grading')!r}]\n"
                     "leaked = [p for p in places if os.path.exists(p)]\n"
                     "python = (sys.prefix, sys.base_prefix, '/proc', '/sys', '/usr', '/dev')\n"

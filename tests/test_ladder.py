@@ -198,14 +198,12 @@ def test_measure_rung_builds_a_sequential_without_input_and_a_subclassed_model()
         assert 0.0 <= row["val_accuracy"] <= 1.0
 
 
-def test_measure_rung_warns_about_a_linear_output():
-    import warnings
-
+def test_measure_rung_refuses_a_linear_output_before_training():
     data = _tiny_arrays()
-    with warnings.catch_warnings(record=True) as caught:  # not pytest.warns: it re-raises
-        warnings.simplefilter("always")  # TensorFlow's own deprecation notes under -W error
-        ladder.measure_rung(_sequential_without_input("linear"), data, data, num_epochs=1)
-    assert any("not a sigmoid" in str(w.message) and w.category is UserWarning for w in caught)
+    model = _sequential_without_input("linear")
+    with pytest.raises(ValueError, match="not a sigmoid"):
+        ladder.measure_rung(model, data, data, num_epochs=1)
+    assert not model.optimizer or model.optimizer.iterations.numpy() == 0  # never trained
 
 
 def test_validation_pairs_are_accepted_and_bad_shapes_refused_before_training():

@@ -32,7 +32,6 @@ import os
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -531,12 +530,12 @@ def _check_model(model, train_data) -> None:
     last = model.layers[-1] if getattr(model, "layers", None) else None
     linear = getattr(last, "activation", None) is keras.activations.linear
     if linear or np.any((output < 0) | (output > 1)):
-        warnings.warn(
+        # Refused before any training: the scores (MSE, accuracy at a threshold, the
+        # sweep) are defined for probabilities only, and cnnbook.metrics refuses logits.
+        raise ValueError(
             f"{model.name}'s output is not a sigmoid: its scores are not between 0 and 1, "
-            "so MSE, accuracy at a threshold and the sweep mean little. End the model in "
-            "Dense(1, activation='sigmoid').",
-            UserWarning,
-            stacklevel=3,
+            "so MSE, accuracy at a threshold and the sweep would mean nothing. End the "
+            "model in Dense(1, activation='sigmoid')."
         )
 
 
