@@ -61,6 +61,20 @@ def test_every_notebook_is_in_the_toc():
     assert on_disk == listed
 
 
+def test_every_lab_opens_the_same_way():
+    """What the reader will learn, then the setup cell, then the parameters (CONTRIBUTING)."""
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        assert cells[0]["cell_type"] == "markdown", f"{path.name}: a title cell comes first"
+        assert "You will learn" in "".join(cells[0]["source"]), (
+            f"{path.name}: its first cell should say what the reader will learn"
+        )
+        assert "cnnbook-setup" in cells[1]["metadata"].get("tags", []), path.name
+        assert "parameters" in cells[2]["metadata"].get("tags", []), (
+            f"{path.name}: the parameters cell comes right after the setup cell"
+        )
+
+
 def test_notebooks_have_no_outputs_and_the_setup_cell_from_config():
     result = subprocess.run(
         [sys.executable, "tools/sync_notebooks.py", "--check"],
