@@ -218,7 +218,7 @@ def test_paired_comparison_counts_disagreements_and_gives_the_exact_mcnemar_p_va
 
 
 @pytest.mark.parametrize(
-    ("first", "second"), [([1, 0], [1]), ([], []), ([0.5, 1], [1, 1]), ([[1]], [[1]])]
+    "first, second", [([1, 0], [1]), ([], []), ([0.5, 1], [1, 1]), ([[1]], [[1]])]
 )
 def test_paired_comparison_refuses_unpaired_or_non_boolean_flags(first, second):
     with pytest.raises(ValueError, match="flag"):

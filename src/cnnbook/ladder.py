@@ -696,9 +696,7 @@ def measure_rung(
         test_scores, test_labels = predict_scores(model, test_data)
         row.update(score_row(test_scores, test_labels, sweep.best_threshold, "test"))
         # per photo, for paired comparisons of rungs (metrics.paired_comparison)
-        row["test_correct"] = metrics.correct_calls(
-            test_scores, test_labels, sweep.best_threshold
-        )
+        row["test_correct"] = metrics.correct_calls(test_scores, test_labels, sweep.best_threshold)
     return row
 
 
