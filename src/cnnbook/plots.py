@@ -31,9 +31,9 @@ BOOK_STYLE: dict[str, Any] = {
 
 def use_book_style() -> None:
     """Apply the book's figure style to every figure drawn from now on."""
-    import matplotlib as mpl
+    import matplotlib.style
 
-    mpl.style.use(BOOK_STYLE)
+    matplotlib.style.use(BOOK_STYLE)
 
 
 def _figure(num_axes: int, cols: int, cell_size: float) -> tuple[Figure, list[Axes]]:
