@@ -516,7 +516,7 @@ def test_weights_travel_as_text_safe_in_a_script(chromium_page):
         "<!doctype html><html><body>" + widgets.kernel_playground().data + "</body></html>"
     )  # any page; the explorer script defines
     chromium_page.add_script_tag(
-        content=widgets.with_photo_input(explorer.package_text("explorer.js"))
+        content=widgets.with_shared_script(explorer.package_text("explorer.js"))
     )
     decoded = chromium_page.evaluate(
         "([t, a, n]) => Array.from(window.cnnbookExplorer.decode85(t, a, n))",

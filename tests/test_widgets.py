@@ -184,7 +184,7 @@ def test_playground_carries_the_photo_the_presets_and_the_package_script(photo):
     }
     np.testing.assert_array_equal(image, np.round(photo * 255).astype(np.uint8))
     shipped = resources.files("cnnbook").joinpath("playground", "playground.js").read_text()
-    assert script == widgets.with_photo_input(shipped).replace("</", "<\\/")
+    assert script == widgets.with_shared_script(shipped).replace("</", "<\\/")
     assert "function convolveSame" in script
     # Nothing is fetched: no src or href other than the inline photo.
     assert re.findall(r'(?:src|href)="([^"]*)"', snippet) == [

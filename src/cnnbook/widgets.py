@@ -54,7 +54,7 @@ __all__ = [
     "png_bytes",
     "to_display",
     "to_display_bytes",
-    "with_photo_input",
+    "with_shared_script",
 ]
 
 DISPLAY_MAPPING = (
@@ -329,10 +329,11 @@ def _package_text(name: str) -> str:
     return (resources.files("cnnbook") / "playground" / name).read_text(encoding="utf-8")
 
 
-def with_photo_input(script: str) -> str:
-    """``script`` after ``web/photo_input.js``, the photo reading and set-up both widgets
-    share (one ``<script>`` element, so the widget's script still finds where it sits)."""
-    shared = (resources.files("cnnbook") / "web" / "photo_input.js").read_text(encoding="utf-8")
+def with_shared_script(script: str) -> str:
+    """``script`` after ``web/shared.js``, what both widgets' scripts share (reading a
+    photo, making elements, setting up every widget on the page), as one script: the
+    widget's script still finds the element it sits in."""
+    shared = (resources.files("cnnbook") / "web" / "shared.js").read_text(encoding="utf-8")
     return shared + "\n" + script
 
 
@@ -374,7 +375,7 @@ def kernel_playground(
         {"presets": presets_as_lists(), "initial": preset, "maxUploadSide": MAX_UPLOAD_SIDE}
     )
     script, style = (_package_text(name) for name in PLAYGROUND_FILES)
-    script = with_photo_input(script)
+    script = with_shared_script(script)
     ident = f"cnnbook-playground-{uuid.uuid4().hex[:12]}"
     return HTML(
         f'<div class="cnnbook-playground" id="{ident}" '
@@ -587,7 +588,7 @@ def model_explorer(
         ),
     }
     script, style = (explorer.package_text(name) for name in EXPLORER_FILES)
-    script = with_photo_input(script)
+    script = with_shared_script(script)
     title = title or f"Explore the trained network ({model.name})"
     ident = f"cnnbook-explorer-{uuid.uuid4().hex[:12]}"
     return HTML(

@@ -26,6 +26,8 @@
 (function () {
   "use strict";
 
+  var element = window.cnnbookShared.element; // web/shared.js, inlined before this
+
   var READY = "data-cnnbook-ready";
   var MAX_PHOTO_SIDE = 1024; // larger photos are first shrunk by the browser (speed)
 
@@ -372,12 +374,6 @@
     context.putImageData(picture, 0, 0);
   }
 
-  function element(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
 
   function percent(p) {
     return (100 * p).toFixed(p >= 0.9995 || p < 0.0005 ? 0 : 1) + "%";
@@ -683,13 +679,13 @@
 
     function readPhotoFile(file) {
       status.classList.remove("cnnbook-explorer-error");
-      window.cnnbookPhotoInput.readImageFile(file, function (image) {
+      window.cnnbookShared.readImageFile(file, function (image) {
         usePhoto(image, file.name);
       }, showError);
     }
 
     function usePhoto(image, name) {
-      var shrunk = window.cnnbookPhotoInput.drawShrunk(image, MAX_PHOTO_SIDE, 1);
+      var shrunk = window.cnnbookShared.drawShrunk(image, MAX_PHOTO_SIDE, 1);
       var rgba = shrunk.context.getImageData(0, 0, shrunk.width, shrunk.height).data;
       input = photoInput(rgba, shrunk.height, shrunk.width);
       status.textContent = "Showing your photo \u201c" + name + "\u201d (" + image.naturalWidth +
@@ -713,7 +709,7 @@
     }
 
     function wireDropAndPaste(zone) {
-      window.cnnbookPhotoInput.acceptDropAndPaste(
+      window.cnnbookShared.acceptDropAndPaste(
         zone, root, "cnnbook-explorer-dragging", readPhotoFile);
       zone.addEventListener("keydown", function (event) {
         if (event.target === zone && (event.key === "Enter" || event.key === " ")) {
@@ -743,7 +739,7 @@
   }
 
   // As the playground: the explorer this script sits in first, then any other.
-  var setupAll = window.cnnbookPhotoInput.setUpEvery(
+  var setupAll = window.cnnbookShared.setUpEvery(
     ".cnnbook-explorer", READY, setup, document.currentScript);
   window.cnnbookExplorer = {
     decode85: decode85, prepareModel: prepareModel, run: run, resize: resize,

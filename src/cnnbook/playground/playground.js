@@ -22,6 +22,8 @@
 (function () {
   "use strict";
 
+  var element = window.cnnbookShared.element; // web/shared.js, inlined before this
+
   var READY = "data-cnnbook-ready";
 
   /* Cross-correlation of a grey image (Float64Array, row-major) with a 3x3 kernel
@@ -65,12 +67,6 @@
     return "transparent";
   }
 
-  function element(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
 
   function setup(root) {
     if (root.getAttribute(READY)) return;
@@ -223,8 +219,8 @@
     }
 
     function useFile(file) {
-      window.cnnbookPhotoInput.readImageFile(file, function (image) {
-        var shrunk = window.cnnbookPhotoInput.drawShrunk(image, data.maxUploadSide || 800, 3);
+      window.cnnbookShared.readImageFile(file, function (image) {
+        var shrunk = window.cnnbookShared.drawShrunk(image, data.maxUploadSide || 800, 3);
         var w = shrunk.width, h = shrunk.height;
         var picture = shrunk.context.getImageData(0, 0, w, h);
         var rgba = picture.data;
@@ -253,7 +249,7 @@
       fileInput.addEventListener("change", function () {
         if (fileInput.files && fileInput.files[0]) useFile(fileInput.files[0]);
       });
-      window.cnnbookPhotoInput.acceptDropAndPaste(
+      window.cnnbookShared.acceptDropAndPaste(
         root, root, "cnnbook-playground-dragging", useFile);
     }
 
@@ -263,8 +259,8 @@
   }
 
   // First the playground this script sits in, then any other on the page (see
-  // cnnbookPhotoInput.setUpEvery, in cnnbook/web/photo_input.js).
-  var setupAll = window.cnnbookPhotoInput.setUpEvery(
+  // cnnbookShared.setUpEvery, in cnnbook/web/shared.js).
+  var setupAll = window.cnnbookShared.setUpEvery(
     ".cnnbook-playground", READY, setup, document.currentScript);
   window.cnnbookPlayground = { convolveSame: convolveSame, displayByte: displayByte, setupAll: setupAll };
 })();

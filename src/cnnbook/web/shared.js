@@ -1,15 +1,23 @@
 /*
  * What the kernel playground and the model explorer share, in plain JavaScript: reading a
- * reader's own photo (picked, dropped or pasted; it stays in the browser) and setting up
- * every widget of a kind on the page. cnnbook.widgets puts this script in front of each
- * widget's own script, in the same <script> element; it defines window.cnnbookPhotoInput
- * once, however many widgets a page holds.
+ * reader's own photo (picked, dropped or pasted; it stays in the browser), making
+ * elements, and setting up every widget of a kind on the page. cnnbook.widgets puts this
+ * script in front of each widget's own script, in the same <script> element; it defines
+ * window.cnnbookShared once, however many widgets a page holds.
  */
 (function () {
   "use strict";
-  if (window.cnnbookPhotoInput) return;
+  if (window.cnnbookShared) return;
 
   var MAX_FILE_BYTES = 50 * 1024 * 1024;
+
+  /* A new `tag` element with an optional class and text. */
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
 
   /* Read `file` as an image: onImage(image) once it is decoded, else onError(message),
    * a sentence that says what to do. */
@@ -102,7 +110,8 @@
     return setUpAll;
   }
 
-  window.cnnbookPhotoInput = {
+  window.cnnbookShared = {
+    element: element,
     readImageFile: readImageFile,
     drawShrunk: drawShrunk,
     acceptDropAndPaste: acceptDropAndPaste,
