@@ -621,7 +621,9 @@ def measure_rung(
     in inference mode if ``train_eval_data`` is given). With ``test_data``:
     ``test_accuracy`` at the validation's threshold, its 95% Wilson interval
     ``test_accuracy_low``/``_high``, ``test_accuracy_at_0.5``, ``test_mse``,
-    ``test_pearson``, ``test_auc``, ``test_n``.
+    ``test_pearson``, ``test_auc``, ``test_n`` and ``test_correct`` (one flag per test
+    photo, in the dataset's order: right at that threshold), which
+    ``metrics.paired_comparison`` uses to compare two rungs on the same photos.
     """
     import tensorflow as tf
 
@@ -693,6 +695,8 @@ def measure_rung(
     if test_data is not None:
         test_scores, test_labels = predict_scores(model, test_data)
         row.update(score_row(test_scores, test_labels, sweep.best_threshold, "test"))
+        # per photo, for paired comparisons of rungs (metrics.paired_comparison)
+        row["test_correct"] = metrics.correct_calls(test_scores, test_labels, sweep.best_threshold)
     return row
 
 
