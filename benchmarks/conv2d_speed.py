@@ -73,10 +73,7 @@ def main(argv=None) -> int:
     result = timing.time_conv2d(args.size, args.kernel, args.repeats, args.naive_size)
     result["load_average"] = load_average
     text = report(args.size, args.kernel, args.repeats, args.naive_size, result)
-    print(text, end="")
-    if args.save:
-        args.save.parent.mkdir(parents=True, exist_ok=True)
-        args.save.write_text(text)
+    timing.publish_report(text, args.save)
     return 0
 
 

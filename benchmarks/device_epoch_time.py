@@ -181,11 +181,7 @@ def main(argv=None) -> int:
                 continue
             runs.append(run)
     text = report(runs, args.quick, args.epochs)
-    print(text)
-    if args.save:
-        args.save.parent.mkdir(parents=True, exist_ok=True)
-        args.save.write_text(text)
-        print(f"saved to {args.save}", file=sys.stderr)
+    timing.publish_report(text, args.save)
     return 0
 
 

@@ -242,9 +242,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     result = measure(args.runs, args.draw_seconds, args.train_digits)
     text = report(result, args.runs, args.train_digits)
-    print(text, end="")
-    if args.save:
-        args.save.write_text(text, encoding="utf-8")
+    timing.publish_report(text, args.save)
     return 0
 
 

@@ -178,9 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  peak resident memory:   {resident:.2f} GiB",
     ]
     text = "\n".join(lines) + "\n"
-    print(text, end="")
-    if args.save:
-        Path(args.save).write_text(text)
+    timing.publish_report(text, args.save)
     return 0
 
 

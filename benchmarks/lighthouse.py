@@ -115,9 +115,7 @@ def main() -> int:
         f"load average before the run: {load_before:.1f}",
     ]
     text = "\n".join(header + lines) + "\n"
-    print(text, end="")
-    if args.save:
-        args.save.write_text(text)
+    timing.publish_report(text, args.save)
     return 0 if ok else 1
 
 

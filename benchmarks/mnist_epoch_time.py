@@ -369,11 +369,7 @@ def main(argv=None) -> int:
             print(f"seed {extra_seed}: {variant} ...", file=sys.stderr, flush=True)
             seed_runs.append(run_in_fresh_process(variant, extra_seed) | {"seed": extra_seed})
     text = report(runs, args.seed, seed_runs)
-    print(text)
-    if args.save:
-        args.save.parent.mkdir(parents=True, exist_ok=True)
-        args.save.write_text(text)
-        print(f"saved to {args.save}", file=sys.stderr)
+    timing.publish_report(text, args.save)
     return 0
 
 

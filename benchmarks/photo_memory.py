@@ -188,10 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"measuring {approach} x{scale} ...", file=sys.stderr, flush=True)
             results.append(measure(approach, scale, args.split))
     text = report(results, args.split, scales, load_before)
-    print(text, end="")
-    if args.save:
-        args.save.parent.mkdir(parents=True, exist_ok=True)
-        args.save.write_text(text)
+    timing.publish_report(text, args.save)
     return 0
 
 

@@ -67,3 +67,14 @@ def test_every_benchmark_heads_its_result_with_the_one_environment_line(name):
     source = (BENCHMARKS / f"{name}.py").read_text()
     assert "timing.environment_line(" in source
     assert "platform." not in source and "datetime.now" not in source, "one copy: cnnbook.timing"
+    assert "timing.publish_report(" in source and "write_text(text" not in source
+
+
+def test_publish_report_prints_and_saves_one_text(tmp_path, capsys):
+    saved = tmp_path / "results" / "speed.txt"
+    timing.publish_report("line one\nline two", saved)
+    shown = capsys.readouterr()
+    assert shown.out == saved.read_text() == "line one\nline two\n"
+    assert str(saved) in shown.err
+    timing.publish_report("only printed\n")
+    assert capsys.readouterr().out == "only printed\n"

@@ -19,12 +19,14 @@ from cnnbook.ops import conv2d, conv2d_naive, conv2d_windows, output_size
 
 if TYPE_CHECKING:
     import datetime
+    from pathlib import Path
 
 __all__ = [
     "SPEED_METHODS",
     "cpu_model",
     "environment_line",
     "load_average",
+    "publish_report",
     "time_conv2d",
 ]
 
@@ -160,3 +162,18 @@ def environment_line(
             installed = "not installed"
         parts.append(f"{PACKAGE_NAMES.get(package, package)} {installed}")
     return ", ".join([*parts, *extra])
+
+
+def publish_report(text: str, save: Path | str | None = None) -> None:
+    """Print a benchmark's report and, if ``save`` names a file (``--save``), write it
+    there too (folders made as needed), saying where on stderr."""
+    import sys
+    from pathlib import Path
+
+    text = text.rstrip("\n") + "\n"
+    print(text, end="")
+    if save is not None:
+        path = Path(save)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"saved to {path}", file=sys.stderr)
