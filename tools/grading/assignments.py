@@ -38,6 +38,25 @@ FORBIDDEN: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# --------------------------------------------------------------------------- by hand
+def by_hand_question(
+    plan: Plan, question: str, expected: dict[str, np.ndarray], atol: float = 1e-6
+) -> None:
+    """A question whose answers are arrays worked out by hand, named as in the handout:
+    0.5 points for their shapes, 1.5 for their values (``atol=0``: exact)."""
+    probes = {name: plan.value(name) for name in expected}
+
+    @plan.check(question, 0.5, "shapes")
+    def _(answers: Answers):
+        for name, value in expected.items():
+            answers.array(probes[name], np.shape(value))
+
+    @plan.check(question, 1.5, "values")
+    def _(answers: Answers):
+        for name, value in expected.items():
+            expect_close(answers.array(probes[name]), value, name, atol)
+
+
 # --------------------------------------------------------------------------- 01
 def plan_01(rng: np.random.Generator) -> Plan:
     from cnnbook import ops
@@ -45,18 +64,15 @@ def plan_01(rng: np.random.Generator) -> Plan:
     plan = Plan()
     image = np.array([[1, 2, 0, 1], [0, 1, 3, 1], [2, 1, 0, 0], [1, 0, 1, 2]])
     kernel = np.array([[1, 0], [0, -1]])
-    valid, strided = plan.value("valid_by_hand"), plan.value("strided_by_hand")
-
-    @plan.check("q1", 0.5, "shapes")
-    def _(answers: Answers):
-        answers.array(valid, (3, 3)), answers.array(strided, (2, 2))
-
-    @plan.check("q1", 1.5, "values")
-    def _(answers: Answers):
-        expect_close(answers.array(valid), ops.conv2d(image, kernel), "valid_by_hand", 0)
-        expect_close(
-            answers.array(strided), ops.conv2d(image, kernel, stride=2), "strided_by_hand", 0
-        )
+    by_hand_question(
+        plan,
+        "q1",
+        {
+            "valid_by_hand": ops.conv2d(image, kernel),
+            "strided_by_hand": ops.conv2d(image, kernel, stride=2),
+        },
+        atol=0,
+    )
 
     sizes, same_pad = plan.value("sizes"), plan.value("same_pad")
 
@@ -130,22 +146,14 @@ def plan_02(rng: np.random.Generator) -> Plan:
 
     plan = Plan()
     step = np.array([[0, 0, 1, 1, 1]] * 5, dtype=float)
-    vertical, horizontal = plan.value("vertical_response"), plan.value("horizontal_response")
-
-    @plan.check("q1", 0.5, "shapes")
-    def _(answers: Answers):
-        answers.array(vertical, (3, 3)), answers.array(horizontal, (3, 3))
-
-    @plan.check("q1", 1.5, "values")
-    def _(answers: Answers):
-        expect_close(
-            answers.array(vertical), ops.conv2d(step, kernels.VERTICAL_EDGE), "vertical_response"
-        )
-        expect_close(
-            answers.array(horizontal),
-            ops.conv2d(step, kernels.HORIZONTAL_EDGE),
-            "horizontal_response",
-        )
+    by_hand_question(
+        plan,
+        "q1",
+        {
+            "vertical_response": ops.conv2d(step, kernels.VERTICAL_EDGE),
+            "horizontal_response": ops.conv2d(step, kernels.HORIZONTAL_EDGE),
+        },
+    )
 
     diagonal = plan.value("diagonal_kernel")
 
@@ -255,16 +263,12 @@ def plan_03(rng: np.random.Generator) -> Plan:
 
     plan = Plan()
     x = np.array([[1, 3, 2, 0], [4, 6, 5, 1], [0, 2, 9, 8], [7, 1, 3, 4]], dtype=float)
-    pooled, stride1 = plan.value("pooled_by_hand"), plan.value("stride1_by_hand")
-
-    @plan.check("q1", 0.5, "shapes")
-    def _(answers: Answers):
-        answers.array(pooled, (2, 2)), answers.array(stride1, (3, 3))
-
-    @plan.check("q1", 1.5, "values")
-    def _(answers: Answers):
-        expect_close(answers.array(pooled), ops.max_pool2d(x, 2, 2), "pooled_by_hand", 0)
-        expect_close(answers.array(stride1), ops.max_pool2d(x, 2, 1), "stride1_by_hand", 0)
+    by_hand_question(
+        plan,
+        "q1",
+        {"pooled_by_hand": ops.max_pool2d(x, 2, 2), "stride1_by_hand": ops.max_pool2d(x, 2, 1)},
+        atol=0,
+    )
 
     example = plan.call("max_pool2d", x)
     plan.check("q2", 1.0, "the example")(_all_close([(example, ops.max_pool2d(x, 2, 2), "x")]))
