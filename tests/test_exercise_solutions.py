@@ -408,7 +408,11 @@ def test_solutions_run_after_their_lab(lab, data_root):
             if cell.cell_type == "code"
         )
         where = "a solution" if ran_lab else "the lab itself"
-        pytest.fail(f"{lab}: {where} failed:\n{str(error)[-4000:]}")
+        left_out = [cell.get("id") for index, cell in enumerate(code) if index not in needed]
+        pytest.fail(
+            f"{lab}: {where} failed (left out as nothing depends on them: the cells "
+            f"{left_out}):\n{str(error)[-4000:]}"
+        )
 
 
 def test_only_checks_and_figures_nothing_depends_on_are_left_out():
