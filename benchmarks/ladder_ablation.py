@@ -11,6 +11,7 @@ scored on the book's test split, with 95% Wilson intervals:
 - ``rung 6``: the whole recipe (the reference);
 - ``no augmentation``, ``no batch norm``, ``no dropout``: one ingredient removed;
 - ``MSE loss``: the squared error instead of binary cross-entropy;
+- ``no label smoothing``, ``no weight decay`` (Adam instead of AdamW);
 - ``flatten + dense``: the last maps flattened into a dense layer instead of averaged;
 - ``crop``, ``pad``: photos of another shape centre-cropped or padded
   (``tf.image.resize_with_pad``) instead of stretched.
@@ -38,6 +39,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "no batch norm": ("stretch", {"batch_norm": False}),
     "no dropout": ("stretch", {"dropout": 0.0}),
     "MSE loss": ("stretch", {"loss": "mse"}),
+    "no label smoothing": ("stretch", {"label_smoothing": 0.0}),
+    "no weight decay": ("stretch", {"weight_decay": 0.0}),
     "flatten + dense": ("stretch", {"head": "flatten"}),
     "crop": ("crop", {}),
     "pad": ("pad", {}),
@@ -55,19 +58,19 @@ def report(records: list[dict], env: dict) -> str:
         f"{env['photos_per_split']}"
         f"{' (QUICK MODE: not a measurement)' if env['quick_mode'] else ''}",
         "",
-        f"{'variant':16}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
+        f"{'variant':18}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
         f"{'epochs':>7}  {'s/epoch':>8}",
     ]
     for r in records:
         lines.append(
-            f"{r['variant']:16}  {r['seed']:>5}  {r['test_accuracy']:>8.3f}  "
+            f"{r['variant']:18}  {r['seed']:>5}  {r['test_accuracy']:>8.3f}  "
             f"[{r['test_accuracy_low']:.3f}, {r['test_accuracy_high']:.3f}]  {r['n']:>5}  "
             f"{r['epochs']:>3}/{r['max_epochs']:<3}  {r['seconds_per_epoch']:>8.1f}"
         )
     lines.append("")
     for name in dict.fromkeys(r["variant"] for r in records):
         values = [r["test_accuracy"] for r in records if r["variant"] == name]
-        lines.append(f"{name:16}: test accuracy {ladder_runs.spread(values)}")
+        lines.append(f"{name:18}: test accuracy {ladder_runs.spread(values)}")
     return "\n".join(lines) + "\n"
 
 

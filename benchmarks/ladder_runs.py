@@ -27,6 +27,7 @@ from cnnbook import data, ladder, photos  # noqa: E402
 
 LISTING_SEED = 42  # the lab's seed for listing the photos and counting their shapes
 SHAPE_SAMPLE_SIZE = 300
+TRAIN_EVAL_SIZE = 500  # training photos re-scored after each epoch, as the lab does
 
 
 def budget() -> tuple[int, int, int, int | None]:
@@ -50,10 +51,14 @@ class Photos:
     datasets: dict = field(default_factory=dict)
 
     def data(self, split: str, resize: str = "stretch", seed: int = 0):
-        """The dataset of one split, made once per (split, resize, seed)."""
+        """The dataset of one split (or ``train_eval``), made once per (split, resize, seed)."""
         key = (split, resize, seed if split == "train" else 0)
         if key not in self.datasets:
-            checked = getattr(self, split)
+            checked = (  # train_eval: the lab's fixed sample, never shuffled or augmented
+                self.train.head(cnnbook.pick(TRAIN_EVAL_SIZE, 16))
+                if split == "train_eval"
+                else getattr(self, split)
+            )
             self.datasets[key] = photos.photo_dataset(
                 checked.paths,
                 checked.labels,
@@ -123,6 +128,7 @@ def train_and_score(
         patience=patience,
         min_epochs=min_epochs,
         test_data=book.data("test", resize),
+        train_eval_data=book.data("train_eval", resize),
         progress=True,
         name=ladder.rung(number).label,
     )
@@ -141,6 +147,10 @@ def train_and_score(
         "epochs": row["num_epochs"],
         "max_epochs": row["max_epochs"],
         "best_epoch": row["best_epoch"],
+        # training (inference mode, un-augmented) minus validation accuracy at 0.5, at
+        # the epoch kept: the lab's measure of overfitting
+        "train_minus_val_accuracy": row["history"]["train_accuracy"][row["best_epoch"] - 1]
+        - row["history"]["val_accuracy"][row["best_epoch"] - 1],
         "seconds_per_epoch": row["seconds_per_epoch"],
         "train_seconds": time.perf_counter() - start,
         "parameters": row["parameters"],
