@@ -343,6 +343,7 @@ def test_budget_stopping_waits_for_min_epochs_and_keeps_the_best_weights():
     assert float(model.layers[-1].bias.numpy()[0]) == 0.0, "the best epoch's weights"
 
 
+@pytest.mark.slow  # trains networks: tens of seconds
 def test_transfer_rung_trains_frozen_then_fine_tuned_with_random_weights(data_root):
     """The code path of rung 7 without the ImageNet file: weights=None, a few photos."""
     shape = (32, 40)  # MobileNetV2 takes nothing smaller than 32 x 32
