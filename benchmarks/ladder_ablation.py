@@ -27,6 +27,8 @@ from pathlib import Path
 
 # ladder_runs.py, beside this file: imported as benchmarks.ladder_runs (tests,
 # python -m benchmarks.NAME) or, run as a script, from this folder on sys.path.
+from cnnbook import timing
+
 if __package__:
     from benchmarks import ladder_runs
 else:
@@ -50,9 +52,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 def report(records: list[dict], env: dict) -> str:
     lines = [
         "rung 6 ablation: test accuracy at the threshold chosen on validation",
-        f"measured {env['date']} on {env['machine']} (load average at start "
-        f"{env['load_average_at_start']}), Python {env['python']}, numpy {env['numpy']}, "
-        f"TensorFlow {env['tensorflow']}, Keras {env['keras']}, cnnbook {env['cnnbook']}",
+        env["header"],
+        f"load average at start: {env['load_average_at_start']}",
         f"budget: at most {env['max_epochs']} epochs, early stopping after "
         f"{env['patience']} (not before epoch {env['min_epochs']}); photos per split: "
         f"{env['photos_per_split']}"
@@ -98,11 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             record = ladder_runs.train_and_score(6, book, seed, resize=resize, **switches)
             records.append({"variant": name, "resize": resize, **record})
             ladder_runs.write_json(args.json, "variants", records, env)
-    text = report(records, env)
-    print(text, end="")
-    if args.save:
-        args.save.parent.mkdir(parents=True, exist_ok=True)
-        args.save.write_text(text)
+    timing.publish_report(report(records, env), args.save)
     return 0
 
 

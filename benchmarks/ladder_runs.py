@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -185,18 +183,18 @@ def train_and_score(
 
 
 def environment() -> dict:
-    import keras
-    import tensorflow as tf
+    """What a result was measured on: the benchmarks' one header line, and its parts."""
+    from datetime import datetime, timezone
+
+    from cnnbook import timing
 
     max_epochs, patience, min_epochs, limit = budget()
+    when = datetime.fromtimestamp(time.time(), timezone.utc)
     return {
-        "date": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-        "load_average_at_start": round(os.getloadavg()[0], 1),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
+        "header": timing.environment_line(extra=[f"cnnbook {cnnbook.__version__}"], when=when),
+        "date": f"{when:%Y-%m-%d %H:%M} UTC",
+        "machine": f"{timing.cpu_model()}, {os.cpu_count()} CPUs",
+        "load_average_at_start": round(timing.load_average(), 1),
         "cnnbook": cnnbook.__version__,
         "quick_mode": cnnbook.quick_mode(),
         "max_epochs": max_epochs,

@@ -58,6 +58,8 @@ BENCHMARKS = ROOT / "benchmarks"
         "device_epoch_time",
         "explorer_speed",
         "grading_class",
+        "ladder_ablation",
+        "ladder_seeds",
         "lighthouse",
         "mnist_epoch_time",
         "photo_memory",
@@ -65,6 +67,8 @@ BENCHMARKS = ROOT / "benchmarks"
 )
 def test_every_benchmark_heads_its_result_with_the_one_environment_line(name):
     source = (BENCHMARKS / f"{name}.py").read_text()
+    if name.startswith("ladder_"):  # the two ladder scripts share ladder_runs.py
+        source += (BENCHMARKS / "ladder_runs.py").read_text()
     assert "timing.environment_line(" in source
     assert "platform." not in source and "datetime.now" not in source, "one copy: cnnbook.timing"
     assert "timing.publish_report(" in source and "write_text(text" not in source
