@@ -13,6 +13,17 @@ const { PurgeCSS } = require(path.join(__dirname, "..", "node_modules", "purgecs
 // script spells out.
 const SAFELIST = { standard: [/^bs-/, /^tooltip/, /^popover/] };
 
+// The sheets to trim: every one in _static but the bundles an earlier build made of them
+// (_ext/cnnbook_sphinx.py, "cnnbook-<hash>.css"), which pages of that build still use.
+const BUNDLE = /^cnnbook-[0-9a-f]{16}\.css$/;
+
+function styleSheets(folder) {
+  return fs
+    .readdirSync(folder, { recursive: true })
+    .filter((name) => name.endsWith(".css") && !BUNDLE.test(path.basename(name)))
+    .map((name) => path.join(folder, name).split(path.sep).join("/"));
+}
+
 async function main() {
   const folder = process.argv[2];
   if (!folder || !fs.existsSync(path.join(folder, "_static"))) {
@@ -21,7 +32,7 @@ async function main() {
   const glob = (pattern) => path.join(folder, pattern).split(path.sep).join("/");
   const results = await new PurgeCSS().purge({
     content: [glob("**/*.html"), glob("_static/**/*.js")],
-    css: [glob("_static/**/*.css")],
+    css: styleSheets(path.join(folder, "_static")),
     safelist: SAFELIST,
     // custom properties, @keyframes and @font-face stay: cheap, and used indirectly
     variables: false,
