@@ -241,6 +241,15 @@ def test_figure_text_is_legible_on_desktop_and_phone(page, site_url, chromium_pa
         ]
         width = browser_page.viewport_size["width"]
         assert not small, f"{page} at {width} px: figure text under {MIN_TEXT_PX} px: {small}"
+        # a figure kept wider than the column scrolls in its own box, which a keyboard
+        # reaches (tabindex) and a screen reader names
+        boxes = browser_page.locator("article .cnnbook-figure-scroll").evaluate_all(
+            """els => els.filter(b => b.scrollWidth > b.clientWidth + 1).map(b => ({
+                scrolls: ['auto', 'scroll'].includes(getComputedStyle(b).overflowX),
+                tabindex: b.getAttribute('tabindex'), label: b.getAttribute('aria-label')}))"""
+        )
+        stuck = [b for b in boxes if not (b["scrolls"] and b["tabindex"] == "0" and b["label"])]
+        assert not stuck, f"{page} at {width} px: wide figures a reader cannot scroll: {stuck}"
     # a plot shown another way (plt.show) has no such record; widgets show photos, not plots
     plain = chromium_page.locator("article .cell_output img").evaluate_all(
         "els => els.filter(e => !e.closest('.cnnbook-figure, .cnnbook-playground, "
