@@ -293,23 +293,36 @@ def test_page_weighs_under_a_megabyte(page, site_url, built_book, chromium_page)
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # pinned in package.json
 
 
-@pytest.mark.parametrize("mode", ["light", "dark"])
-@pytest.mark.parametrize("page", PAGES)
-def test_axe_finds_no_serious_violation(page, mode, site_url, chromium_page):
+def axe_violations(browser_page, url: str, mode: str) -> list:
+    """The serious and critical violations axe-core finds on ``url`` in colour ``mode``."""
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `npm ci` (axe-core is pinned in package.json)")
-    chromium_page.add_init_script(f"localStorage.setItem('mode', '{mode}')")
-    open_page(chromium_page, site_url(page + ".html"))
-    assert chromium_page.evaluate("document.documentElement.dataset.theme") == mode
-    load_lazy_images(chromium_page)
-    chromium_page.add_script_tag(path=str(AXE))
-    violations = chromium_page.evaluate(
+    browser_page.add_init_script(f"localStorage.setItem('mode', '{mode}')")
+    open_page(browser_page, url)
+    assert browser_page.evaluate("document.documentElement.dataset.theme") == mode
+    load_lazy_images(browser_page)
+    browser_page.add_script_tag(path=str(AXE))
+    return browser_page.evaluate(
         """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
             .filter(v => ['serious', 'critical'].includes(v.impact))
             .map(v => ({rule: v.id, impact: v.impact, help: v.help,
                         where: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
     )
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+@pytest.mark.parametrize("page", PAGES)
+def test_axe_finds_no_serious_violation(page, mode, site_url, chromium_page):
+    violations = axe_violations(chromium_page, site_url(page + ".html"), mode)
     assert not violations, f"{page} ({mode}): " + json.dumps(violations, indent=1)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_axe_finds_no_serious_violation_on_a_phone(page, site_url, phone_page):
+    """At 390 px wide figures and tables scroll in their own boxes: each must be reachable
+    by keyboard and named."""
+    violations = axe_violations(phone_page, site_url(page + ".html"), "light")
+    assert not violations, f"{page} (phone): " + json.dumps(violations, indent=1)
 
 
 # --- what each page loads, and small things ----------------------------------------------
