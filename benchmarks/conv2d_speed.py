@@ -16,12 +16,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
-
-import numpy as np
 
 from cnnbook import timing  # imports TensorFlow only when time_conv2d runs
 
@@ -36,11 +32,7 @@ def report(size: int, kernel_size: int, repeats: int, naive_size: int, result: d
             f"conv2d speed: {size}x{size} float32 image, {kernel_size}x{kernel_size} kernel, "
             f"'valid' padding, best of {repeats} interleaved rounds"
         ),
-        (
-            f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-            f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
-            f"TensorFlow {result['tensorflow_version']}"
-        ),
+        timing.environment_line(packages=("numpy", "tensorflow")),
         (
             f"load average before the run: {result['load_average']:.1f} "
             "(other processes share the CPUs: timings of a busy machine)"
@@ -77,14 +69,11 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--save", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
-    load_average = os.getloadavg()[0]
+    load_average = timing.load_average()
     result = timing.time_conv2d(args.size, args.kernel, args.repeats, args.naive_size)
     result["load_average"] = load_average
     text = report(args.size, args.kernel, args.repeats, args.naive_size, result)
-    print(text, end="")
-    if args.save:
-        args.save.parent.mkdir(parents=True, exist_ok=True)
-        args.save.write_text(text)
+    timing.publish_report(text, args.save)
     return 0
 
 

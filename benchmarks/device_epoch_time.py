@@ -25,11 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
+
+from cnnbook import timing
 
 WORKLOADS = ("mnist", "rung6")
 
@@ -105,7 +105,7 @@ def worker(workload: str, quick: bool, epochs: int, mixed: bool) -> int:
 def run_in_fresh_process(workload: str, quick: bool, epochs: int, mixed: bool) -> dict:
     command = [sys.executable, __file__, "--worker", workload, "--epochs", str(epochs)]
     command += ["--quick"] * quick + ["--mixed"] * mixed
-    load_before = os.getloadavg()[0]
+    load_before = timing.load_average()
     completed = subprocess.run(
         command,
         capture_output=True,
@@ -117,33 +117,15 @@ def run_in_fresh_process(workload: str, quick: bool, epochs: int, mixed: bool) -
         raise RuntimeError(f"the {workload} run failed:\n{completed.stderr[-4000:]}")
     line = next(x for x in completed.stdout.splitlines() if x.startswith("RESULT "))
     result = json.loads(line.removeprefix("RESULT "))
-    result.update(workload=workload, load_before=load_before, load_after=os.getloadavg()[0])
+    result.update(workload=workload, load_before=load_before, load_after=timing.load_average())
     return result
-
-
-def machine_line() -> str:
-    from importlib.metadata import version
-
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, Python "
-        f"{platform.python_version()}, numpy {version('numpy')}, TensorFlow "
-        f"{version('tensorflow')}, Keras {version('keras')}"
-    )
 
 
 def report(runs: list[dict], quick: bool, epochs: int) -> str:
     devices = sorted({run["device"] for run in runs})
     lines = [
         "Seconds per training epoch on the device TensorFlow found: MNIST convnet and rung 6",
-        f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine_line()}",
+        timing.environment_line(),
         f"device: {', '.join(devices)}; {'quick' if quick else 'full'} sizes, {epochs} epochs "
         "each, each run in a fresh process (load = 1-minute load average before/after)",
         "",
@@ -199,11 +181,7 @@ def main(argv=None) -> int:
                 continue
             runs.append(run)
     text = report(runs, args.quick, args.epochs)
-    print(text)
-    if args.save:
-        args.save.parent.mkdir(parents=True, exist_ok=True)
-        args.save.write_text(text)
-        print(f"saved to {args.save}", file=sys.stderr)
+    timing.publish_report(text, args.save)
     return 0
 
 

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
-from datetime import datetime, timezone
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
+
+from cnnbook import timing
 
 CHROMIUM = "/usr/bin/chromium"
 READY = '.cnnbook-explorer[data-cnnbook-ready="yes"]'
@@ -135,7 +135,7 @@ def measure(runs: int, draw_seconds: float, train_digits: int) -> dict:
     rung_description, rung_blob = explorer.describe_model(rung_six)
     digits = test_inputs[:runs].reshape(runs, -1).tolist()
     result = {
-        "load_average": os.getloadavg()[0],
+        "load_average": timing.load_average(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
     }
@@ -183,12 +183,7 @@ def report(result: dict, runs: int, train_digits: int) -> str:
     drawing = result["drawing"]
     lines = [
         "Model explorer in headless Chromium: forward pass, redrawing, page weight",
-        (
-            f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-            f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
-            f"TensorFlow {result['tensorflow']}, Keras {result['keras']}, "
-            f"Chromium {result['chromium']} (headless, --disable-gpu)"
-        ),
+        timing.environment_line(extra=[f"Chromium {result['chromium']} (headless, --disable-gpu)"]),
         (
             f"load average before the run: {result['load_average']:.1f} "
             "(other processes share the CPUs: timings of a busy machine)"
@@ -247,9 +242,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     result = measure(args.runs, args.draw_seconds, args.train_digits)
     text = report(result, args.runs, args.train_digits)
-    print(text, end="")
-    if args.save:
-        args.save.write_text(text, encoding="utf-8")
+    timing.publish_report(text, args.save)
     return 0
 
 

@@ -20,14 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
+from cnnbook import timing
 from tools import make_assignments  # run from the repository root, as a module (see above)
 from tools.grading import sandbox
 from tools.grading.grade import Grader
@@ -100,10 +99,6 @@ def sandbox_peak_memory(scratch: Path, name: str = "04_mnist") -> tuple[float, f
     return peak, resident
 
 
-def load_average() -> float:
-    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--class-size", type=int, default=30)
@@ -112,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", help="also write the report to this file")
     args = parser.parse_args(argv)
 
-    load_before = load_average()
+    load_before = timing.load_average()
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as scratch:
         scratch = Path(scratch)
         built = make_assignments.build_one(ROOT / "assignments" / f"{NAME}.ipynb", scratch)
@@ -139,9 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                 assert graded.total == graded.out_of, graded.failed_checks
                 target.append(graded.seconds)
         peak, resident = sandbox_peak_memory(scratch)
-    load_after = load_average()
-
-    import numpy as np
+    load_after = timing.load_average()
 
     per_submission = [g.seconds for g in grades]
     median_with, median_without = statistics.median(with_sandbox), statistics.median(without)
@@ -150,11 +143,8 @@ def main(argv: list[str] | None = None) -> int:
             f"grading a class: {args.class_size} submissions of {NAME}, one after the other, "
             "each in its own bubblewrap sandbox"
         ),
-        (
-            f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-            f"{os.cpu_count()} CPUs, Linux {platform.release()}, Python "
-            f"{platform.python_version()}, numpy {np.__version__}, "
-            f"{os.popen('bwrap --version').read().strip()}"
+        timing.environment_line(
+            packages=("numpy",), extra=[os.popen("bwrap --version").read().strip()]
         ),
         (
             f"load average before / after: {load_before:.1f} / {load_after:.1f} (a shared "
@@ -188,9 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  peak resident memory:   {resident:.2f} GiB",
     ]
     text = "\n".join(lines) + "\n"
-    print(text, end="")
-    if args.save:
-        Path(args.save).write_text(text)
+    timing.publish_report(text, args.save)
     return 0
 
 

@@ -11,6 +11,7 @@ scored on the book's test split, with 95% Wilson intervals:
 - ``rung 6``: the whole recipe (the reference);
 - ``no augmentation``, ``no batch norm``, ``no dropout``: one ingredient removed;
 - ``MSE loss``: the squared error instead of binary cross-entropy;
+- ``no label smoothing``, ``no weight decay`` (Adam instead of AdamW);
 - ``flatten + dense``: the last maps flattened into a dense layer instead of averaged;
 - ``crop``, ``pad``: photos of another shape centre-cropped or padded
   (``tf.image.resize_with_pad``) instead of stretched.
@@ -26,6 +27,8 @@ from pathlib import Path
 
 # ladder_runs.py, beside this file: imported as benchmarks.ladder_runs (tests,
 # python -m benchmarks.NAME) or, run as a script, from this folder on sys.path.
+from cnnbook import timing
+
 if __package__:
     from benchmarks import ladder_runs
 else:
@@ -38,6 +41,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "no batch norm": ("stretch", {"batch_norm": False}),
     "no dropout": ("stretch", {"dropout": 0.0}),
     "MSE loss": ("stretch", {"loss": "mse"}),
+    "no label smoothing": ("stretch", {"label_smoothing": 0.0}),
+    "no weight decay": ("stretch", {"weight_decay": 0.0}),
     "flatten + dense": ("stretch", {"head": "flatten"}),
     "crop": ("crop", {}),
     "pad": ("pad", {}),
@@ -47,27 +52,26 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 def report(records: list[dict], env: dict) -> str:
     lines = [
         "rung 6 ablation: test accuracy at the threshold chosen on validation",
-        f"measured {env['date']} on {env['machine']} (load average at start "
-        f"{env['load_average_at_start']}), Python {env['python']}, numpy {env['numpy']}, "
-        f"TensorFlow {env['tensorflow']}, Keras {env['keras']}, cnnbook {env['cnnbook']}",
+        env["header"],
+        f"load average at start: {env['load_average_at_start']}",
         f"budget: at most {env['max_epochs']} epochs, early stopping after "
         f"{env['patience']} (not before epoch {env['min_epochs']}); photos per split: "
         f"{env['photos_per_split']}"
         f"{' (QUICK MODE: not a measurement)' if env['quick_mode'] else ''}",
         "",
-        f"{'variant':16}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
+        f"{'variant':18}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
         f"{'epochs':>7}  {'s/epoch':>8}",
     ]
     for r in records:
         lines.append(
-            f"{r['variant']:16}  {r['seed']:>5}  {r['test_accuracy']:>8.3f}  "
+            f"{r['variant']:18}  {r['seed']:>5}  {r['test_accuracy']:>8.3f}  "
             f"[{r['test_accuracy_low']:.3f}, {r['test_accuracy_high']:.3f}]  {r['n']:>5}  "
             f"{r['epochs']:>3}/{r['max_epochs']:<3}  {r['seconds_per_epoch']:>8.1f}"
         )
     lines.append("")
     for name in dict.fromkeys(r["variant"] for r in records):
         values = [r["test_accuracy"] for r in records if r["variant"] == name]
-        lines.append(f"{name:16}: test accuracy {ladder_runs.spread(values)}")
+        lines.append(f"{name:18}: test accuracy {ladder_runs.spread(values)}")
     return "\n".join(lines) + "\n"
 
 
@@ -95,11 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             record = ladder_runs.train_and_score(6, book, seed, resize=resize, **switches)
             records.append({"variant": name, "resize": resize, **record})
             ladder_runs.write_json(args.json, "variants", records, env)
-    text = report(records, env)
-    print(text, end="")
-    if args.save:
-        args.save.parent.mkdir(parents=True, exist_ok=True)
-        args.save.write_text(text)
+    timing.publish_report(report(records, env), args.save)
     return 0
 
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -27,6 +25,7 @@ from cnnbook import data, ladder, photos  # noqa: E402
 
 LISTING_SEED = 42  # the lab's seed for listing the photos and counting their shapes
 SHAPE_SAMPLE_SIZE = 300
+TRAIN_EVAL_SIZE = 500  # training photos re-scored after each epoch, as the lab does
 
 
 def budget() -> tuple[int, int, int, int | None]:
@@ -50,10 +49,14 @@ class Photos:
     datasets: dict = field(default_factory=dict)
 
     def data(self, split: str, resize: str = "stretch", seed: int = 0):
-        """The dataset of one split, made once per (split, resize, seed)."""
+        """The dataset of one split (or ``train_eval``), made once per (split, resize, seed)."""
         key = (split, resize, seed if split == "train" else 0)
         if key not in self.datasets:
-            checked = getattr(self, split)
+            checked = (  # train_eval: the lab's fixed sample, never shuffled or augmented
+                self.train.head(cnnbook.pick(TRAIN_EVAL_SIZE, 16))
+                if split == "train_eval"
+                else getattr(self, split)
+            )
             self.datasets[key] = photos.photo_dataset(
                 checked.paths,
                 checked.labels,
@@ -123,6 +126,7 @@ def train_and_score(
         patience=patience,
         min_epochs=min_epochs,
         test_data=book.data("test", resize),
+        train_eval_data=book.data("train_eval", resize),
         progress=True,
         name=ladder.rung(number).label,
     )
@@ -141,6 +145,10 @@ def train_and_score(
         "epochs": row["num_epochs"],
         "max_epochs": row["max_epochs"],
         "best_epoch": row["best_epoch"],
+        # training (inference mode, un-augmented) minus validation accuracy at 0.5, at
+        # the epoch kept: the lab's measure of overfitting
+        "train_minus_val_accuracy": row["history"]["train_accuracy"][row["best_epoch"] - 1]
+        - row["history"]["val_accuracy"][row["best_epoch"] - 1],
         "seconds_per_epoch": row["seconds_per_epoch"],
         "train_seconds": time.perf_counter() - start,
         "parameters": row["parameters"],
@@ -175,18 +183,18 @@ def train_and_score(
 
 
 def environment() -> dict:
-    import keras
-    import tensorflow as tf
+    """What a result was measured on: the benchmarks' one header line, and its parts."""
+    from datetime import datetime, timezone
+
+    from cnnbook import timing
 
     max_epochs, patience, min_epochs, limit = budget()
+    when = datetime.fromtimestamp(time.time(), timezone.utc)
     return {
-        "date": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-        "load_average_at_start": round(os.getloadavg()[0], 1),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
+        "header": timing.environment_line(extra=[f"cnnbook {cnnbook.__version__}"], when=when),
+        "date": f"{when:%Y-%m-%d %H:%M} UTC",
+        "machine": f"{timing.cpu_model()}, {os.cpu_count()} CPUs",
+        "load_average_at_start": round(timing.load_average(), 1),
         "cnnbook": cnnbook.__version__,
         "quick_mode": cnnbook.quick_mode(),
         "max_epochs": max_epochs,

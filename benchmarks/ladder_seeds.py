@@ -26,6 +26,8 @@ from pathlib import Path
 
 # ladder_runs.py, beside this file: imported as benchmarks.ladder_runs (tests,
 # python -m benchmarks.NAME) or, run as a script, from this folder on sys.path.
+from cnnbook import timing
+
 if __package__:
     from benchmarks import ladder_runs
 else:
@@ -49,9 +51,8 @@ def parse_rungs(text: str) -> list[int]:
 def report(records: list[dict], env: dict) -> str:
     lines = [
         "cats-vs-dogs ladder over seeds: test accuracy at the threshold chosen on validation",
-        f"measured {env['date']} on {env['machine']} (load average at start "
-        f"{env['load_average_at_start']}), Python {env['python']}, numpy {env['numpy']}, "
-        f"TensorFlow {env['tensorflow']}, Keras {env['keras']}, cnnbook {env['cnnbook']}",
+        env["header"],
+        f"load average at start: {env['load_average_at_start']}",
         f"budget: at most {env['max_epochs']} epochs, early stopping after "
         f"{env['patience']} without a better validation loss (not before epoch "
         f"{env['min_epochs']}); photos per split: "
@@ -99,11 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rung {number}, seed {seed} ...", file=sys.stderr, flush=True)
             records.append(ladder_runs.train_and_score(number, book, seed, extra_test=extra_test))
             ladder_runs.write_json(args.json, "rungs", records, env)
-    text = report(records, env)
-    print(text, end="")
-    if args.save:
-        args.save.parent.mkdir(parents=True, exist_ok=True)
-        args.save.write_text(text)
+    timing.publish_report(report(records, env), args.save)
     return 0
 
 

@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
+from cnnbook import timing
 from tools import serve_book  # run from the repository root, as a module (see above)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +87,7 @@ def main() -> int:
             "(Lighthouse is pinned there)"
         )
 
-    load_before = os.getloadavg()[0]
+    load_before = timing.load_average()
     server, base = serve_book.start(args.folder)
     lines, ok, version, browser = [], True, "?", "?"
     try:
@@ -116,14 +115,11 @@ def main() -> int:
     header = [
         f"Lighthouse {version}, mobile mode (simulated slow 4G, 4x CPU slowdown), "
         f"{args.runs} runs per page, book served gzip-compressed on the loopback interface",
-        f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, load average before the run "
-        f"{load_before:.1f}; {browser}",
+        timing.environment_line(packages=(), extra=[browser]),
+        f"load average before the run: {load_before:.1f}",
     ]
     text = "\n".join(header + lines) + "\n"
-    print(text, end="")
-    if args.save:
-        args.save.write_text(text)
+    timing.publish_report(text, args.save)
     return 0 if ok else 1
 
 

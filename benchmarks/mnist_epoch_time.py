@@ -37,12 +37,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
+
+from cnnbook import timing
 
 VARIANTS = ("book", "source", "book-determinism")
 SEED = 42
@@ -175,7 +175,7 @@ def worker(variant: str, seed: int) -> int:
 
 # --------------------------------------------------------------------------- driver
 def run_in_fresh_process(variant: str, seed: int) -> dict:
-    load_before = os.getloadavg()[0]
+    load_before = timing.load_average()
     start = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, __file__, "--worker", variant, "--seed", str(seed)],
@@ -192,7 +192,7 @@ def run_in_fresh_process(variant: str, seed: int) -> dict:
         variant=variant,
         wall_seconds=time.perf_counter() - start,
         load_before=load_before,
-        load_after=os.getloadavg()[0],
+        load_after=timing.load_average(),
     )
     return result
 
@@ -201,30 +201,10 @@ def _mean(values) -> float:
     return sum(values) / len(values)
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def machine_line() -> str:
-    from importlib.metadata import version  # importing TensorFlow here would only log noise
-
-    return (
-        f"{_cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
-        f"Python {platform.python_version()}, numpy {version('numpy')}, TensorFlow "
-        f"{version('tensorflow')}, Keras {version('keras')}"
-    )
-
-
 def report(runs: list[dict], seed: int, seed_runs: list[dict] = ()) -> str:
     lines = [
         "MNIST convnet: seconds per epoch, the book's training against the source code",
-        f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine_line()}",
+        timing.environment_line(),
         (
             f"2 epochs, batch 64, rmsprop, seed {seed}, each run in a fresh process; the CPUs "
             "are shared with other work (load = 1-minute load average before/after a run)"
@@ -389,11 +369,7 @@ def main(argv=None) -> int:
             print(f"seed {extra_seed}: {variant} ...", file=sys.stderr, flush=True)
             seed_runs.append(run_in_fresh_process(variant, extra_seed) | {"seed": extra_seed})
     text = report(runs, args.seed, seed_runs)
-    print(text)
-    if args.save:
-        args.save.parent.mkdir(parents=True, exist_ok=True)
-        args.save.write_text(text)
-        print(f"saved to {args.save}", file=sys.stderr)
+    timing.publish_report(text, args.save)
     return 0
 
 

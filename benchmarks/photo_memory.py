@@ -25,13 +25,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
+
+from cnnbook import timing
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -113,8 +113,6 @@ def measure(approach: str, scale: int, split: str) -> dict:
 
 
 def report(results: list[dict], split: str, scales: list[int], load_before: float) -> str:
-    import numpy as np
-    import tensorflow as tf
 
     by_case = {(r["approach"], r["scale"]): r for r in results}
     height, width = results[0]["image_shape"]
@@ -125,11 +123,7 @@ def report(results: list[dict], split: str, scales: list[int], load_before: floa
             f"resized to {height}x{width}; load them, then one epoch of ladder rung 2, "
             f"batch {BATCH_SIZE}; each case in a fresh process, peak RSS from getrusage"
         ),
-        (
-            f"measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-            f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
-            f"TensorFlow {tf.__version__}"
-        ),
+        timing.environment_line(),
         (
             f"load average before the run: {load_before:.1f} (other processes share the CPUs: "
             "the seconds are those of a busy machine; the memory is not affected)"
@@ -187,17 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     scales = sorted({1, 2, *(int(s) for s in args.scales.split(",") if s.strip())})
     if scales[0] < 1:
         parser.error(f"scales must be positive integers, not {args.scales!r}")
-    load_before = os.getloadavg()[0]
+    load_before = timing.load_average()
     results = []
     for approach in APPROACHES:
         for scale in scales:
             print(f"measuring {approach} x{scale} ...", file=sys.stderr, flush=True)
             results.append(measure(approach, scale, args.split))
     text = report(results, args.split, scales, load_before)
-    print(text, end="")
-    if args.save:
-        args.save.parent.mkdir(parents=True, exist_ok=True)
-        args.save.write_text(text)
+    timing.publish_report(text, args.save)
     return 0
 
 

@@ -2,10 +2,10 @@
 
 The folder is made here: a few real photos (symbolic links to CNNBOOK_DATA, so nothing is
 copied) and, in each split, an empty file, a JPEG cut short, a PNG named .jpg and a text
-file named .jpg. CNNBOOK_DATA points at it and the lab runs in quick mode with nbclient.
+file named .jpg. CNNBOOK_DATA points at it and the lab runs with nbclient.
 Each broken file must be named exactly once in the lab's output, and every file of the
-folder must keep its bytes and its modification time. Full mode takes the same code path
-(the same cells, the same checked lists); only the sizes and epochs differ.
+folder must keep its bytes and its modification time. It runs once in quick mode and once
+in full mode (the whole budget of epochs, on this folder's few photos).
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ def _png_bytes(photo: Path) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def messy_folder(tmp_path, data_root, monkeypatch):
+@pytest.fixture(params=["quick", "full"])
+def messy_folder(request, tmp_path, data_root, monkeypatch):
     source = data.cats_and_dogs_dir()
     root = tmp_path / "data"
     broken: list[Path] = []
@@ -71,7 +71,10 @@ def messy_folder(tmp_path, data_root, monkeypatch):
             path.write_bytes(content)
             broken.append(path)
     monkeypatch.setenv(data.DATA_ENV, str(root))
-    monkeypatch.setenv("CNNBOOK_QUICK", "1")
+    if request.param == "quick":
+        monkeypatch.setenv("CNNBOOK_QUICK", "1")
+    else:  # full mode: the whole budget, on the few photos of this folder
+        monkeypatch.delenv("CNNBOOK_QUICK", raising=False)
     return root, broken
 
 

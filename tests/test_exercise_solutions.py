@@ -3,7 +3,10 @@
 The code of each ``{solution}`` block, in the labs' Markdown cells and in the chapters, is
 extracted (fenced ``python`` blocks and indented code blocks alike) and run after its lab,
 in one kernel per lab: the lab executes from the top, in quick mode, then its solutions in
-the order the book gives them. A chapter's solutions run after the lab listed under the
+the order the book gives them. The whole lab runs elsewhere (the book build, or nbval), so
+here only the cells the solutions depend on run: every cell except checks and figures
+(``remove-cell``, ``hide-input``) that nothing after them reads or changes
+(:func:`cells_to_run`). A chapter's solutions run after the lab listed under the
 chapter in ``_toc.yml``. A solution that is deliberately not runnable says so in its
 source with a MyST comment line, ``% not runnable: <the reason>``; it is skipped with that
 reason. Solutions without code (prose answers) have nothing to run.
@@ -11,6 +14,7 @@ reason. Solutions without code (prose answers) have nothing to run.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import textwrap
@@ -143,6 +147,175 @@ def solutions_by_lab() -> dict[str, list[Solution]]:
     return by_lab
 
 
+# --------------------------------------------------------------------------- the lab cells needed
+SEED_CALL = re.compile(r"seed", re.IGNORECASE)
+#: Built-in functions that never change what they are given.
+READ_ONLY_BUILTINS = {
+    "abs", "all", "any", "bool", "dict", "enumerate", "float", "format", "int", "isinstance",
+    "len", "list", "max", "min", "print", "range", "repr", "reversed", "round", "set",
+    "sorted", "str", "sum", "tuple", "type", "zip",
+}  # fmt: skip
+#: Cells the house rules keep free of the lab's state: checks and glue (``remove-cell``:
+#: plain asserts that never train a model again) and figures (``hide-input``: cells that
+#: only draw). Only these may be left out; every other cell of a lab runs.
+SKIPPABLE_TAGS = {"remove-cell", "hide-input"}
+
+
+@dataclass
+class CellNames:
+    """What one code cell does with names: binds them, reads them, may change them in place,
+    and which names a binding may alias (``layer = model.layers[0]``)."""
+
+    binds: set[str] = field(default_factory=set)
+    reads: set[str] = field(default_factory=set)  # before the cell itself sets them
+    may_change: set[str] = field(default_factory=set)
+    aliases: list[tuple[str, set[str]]] = field(default_factory=list)
+    modules: set[str] = field(default_factory=set)
+    seeds_randomness: bool = False
+    #: names bound afresh whatever happens (top-level assignments, definitions, imports):
+    #: what the cells before it left in them does not matter
+    rebinds: set[str] = field(default_factory=set)
+
+
+def _root_name(node: ast.AST) -> str | None:
+    """``model`` for ``model``, ``model.layers[0].kernel`` or ``model.get_layer("x")``."""
+    while True:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        elif isinstance(node, ast.Call):
+            node = node.func
+        else:
+            return None
+
+
+def _target_names(target: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+
+
+def cell_names(source: str) -> CellNames | None:
+    """The names a cell uses, from its code (IPython syntax allowed); None if unparsable."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        tree = ast.parse(TransformerManager().transform_cell(source))
+    except SyntaxError:
+        return None
+    names = CellNames()
+    for statement in tree.body:  # in order: a name read after the cell set it is its own
+        names.reads |= {
+            node.id
+            for node in ast.walk(statement)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+        } - names.rebinds
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, (ast.Name, ast.Tuple)) and all(
+                    isinstance(element, ast.Name)
+                    for element in (target.elts if isinstance(target, ast.Tuple) else [target])
+                ):
+                    names.rebinds |= _target_names(target)
+        elif isinstance(statement, (ast.FunctionDef, ast.ClassDef)):
+            names.rebinds.add(statement.name)
+    scoped = {  # a comprehension's variables stay inside it
+        id(name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.comprehension)
+        for name in ast.walk(node.target)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            if id(node) not in scoped:
+                names.binds.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.binds.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                names.binds.add(bound)
+                names.modules.add(bound)
+        elif isinstance(node, ast.Call):
+            # A call may change its receiver and any name passed to it, in place.
+            changed = [_root_name(node.func)] if isinstance(node.func, ast.Attribute) else []
+            passed = [*node.args, *(keyword.value for keyword in node.keywords)]
+            if isinstance(node.func, ast.Name) and node.func.id in READ_ONLY_BUILTINS:
+                passed = []
+            changed += [arg.id for arg in passed if isinstance(arg, ast.Name)]  # not x[...]
+            names.may_change |= {name for name in changed if name}
+            if SEED_CALL.search(ast.unparse(node.func)):
+                names.seeds_randomness = True
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, (ast.Attribute, ast.Subscript)):  # x.a = ..., x[i] = ...
+                    names.may_change.add(_root_name(target) or "")
+            value = node.value
+            source_name = _root_name(value) if value is not None else None
+            if (
+                source_name
+                and not isinstance(value, ast.Call)
+                or (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute))
+            ):
+                for target in targets:
+                    names.aliases.append((source_name or "", _target_names(target)))
+    return names
+
+
+def cells_to_run(sources: list[str], tags: list[set[str]], solutions: list[str]) -> list[int]:
+    """The indices of the code cells a lab must run before ``solutions`` to give them the
+    lab's state, found from the code alone (a backward slice, erring towards running).
+
+    Only a check or a figure (``SKIPPABLE_TAGS``) may be left out, and only if it imports
+    nothing, sets no random seed, binds no name that a later running cell or a solution
+    reads, and may not change such a name in place (a method call on it, passing it to a
+    function, assigning into it) nor a name that may alias one (``layer =
+    model.layers[0]``). A cell that cannot be parsed runs. Every other cell runs.
+    """
+    parsed = [cell_names(source) for source in sources]
+    modules = set().union(*(p.modules for p in parsed if p is not None))
+    alias_of: dict[str, set[str]] = {}
+    for names in parsed:
+        for source_name, targets in names.aliases if names else ():
+            if source_name and source_name not in modules:
+                for target in targets:
+                    alias_of.setdefault(target, set()).add(source_name)
+    needed: set[str] = set()
+    for solution in solutions:
+        names = cell_names(solution)
+        needed |= names.reads | names.may_change if names else set()
+
+    def watched() -> set[str]:
+        """The needed names and every name that may alias one of them."""
+        found = set(needed)
+        changed = True
+        while changed:
+            changed = False
+            for target, sources_of in alias_of.items():
+                if target not in found and sources_of & found:
+                    found.add(target)
+                    changed = True
+        return found - modules
+
+    keep: list[int] = []
+    for index in reversed(range(len(sources))):
+        names = parsed[index]
+        watching = watched()
+        runs = (
+            names is None
+            or not tags[index] & SKIPPABLE_TAGS
+            or bool(names.modules)
+            or names.seeds_randomness
+            or bool(names.binds & needed)
+            or bool(names.may_change & watching)
+        )
+        if runs:
+            keep.append(index)
+            if names is not None:
+                needed = (needed - names.rebinds) | names.reads
+    return sorted(keep)
+
+
 SOLUTIONS = solutions_by_lab()
 
 
@@ -206,6 +379,13 @@ def test_solutions_run_after_their_lab(lab, data_root):
     if not runnable:
         pytest.skip(f"{lab}: no runnable solution" + (f" (skipped: {skipped})" if skipped else ""))
     notebook = nbformat.read(NOTEBOOKS / lab, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    needed = cells_to_run(
+        [cell.source for cell in code],
+        [set(cell.metadata.get("tags", [])) for cell in code],
+        [solution.source for solution in runnable],
+    )
+    notebook.cells = [code[index] for index in needed]  # the lab ran whole in the build/nbval
     first_solution = len(notebook.cells)
     for solution in runnable:
         notebook.cells.append(
@@ -228,4 +408,30 @@ def test_solutions_run_after_their_lab(lab, data_root):
             if cell.cell_type == "code"
         )
         where = "a solution" if ran_lab else "the lab itself"
-        pytest.fail(f"{lab}: {where} failed:\n{str(error)[-4000:]}")
+        left_out = [cell.get("id") for index, cell in enumerate(code) if index not in needed]
+        pytest.fail(
+            f"{lab}: {where} failed (left out as nothing depends on them: the cells "
+            f"{left_out}):\n{str(error)[-4000:]}"
+        )
+
+
+def test_only_checks_and_figures_nothing_depends_on_are_left_out():
+    cells = [
+        ("import cnnbook\nimport numpy as np\nrng = np.random.default_rng(0)", set()),
+        ("model = make()", set()),
+        ("assert model.ok()", {"remove-cell"}),  # a method call may change the model
+        ("fig = draw(weights)\nshow_figure(fig)", {"hide-input"}),
+        ("layer = model.layers[0]", set()),
+        ("fig = draw(layer)\nlayer.kernel.assign(0)", {"hide-input"}),  # changes model
+        ("noise = rng.normal(size=3)\nshow(noise)", {"hide-input"}),  # advances rng
+        ("cnnbook.glue('n', len(data))", {"remove-cell"}),
+        ("cnnbook.set_seed(1)", {"remove-cell"}),
+        ("table = summarise(model)", {"remove-cell"}),  # binds what the solution reads
+        ("fig = plot(table['n'])", {"hide-input"}),  # reads the table, changes nothing
+    ]
+    sources, tags = [source for source, _ in cells], [tag for _, tag in cells]
+    assert cells_to_run(sources, tags, ["print(model.predict(x), table)"]) == [
+        0, 1, 2, 4, 5, 8, 9,
+    ]  # fmt: skip
+    assert cells_to_run(sources, tags, ["print(rng.normal())"]) == [0, 1, 2, 4, 6, 8]
+    assert cells_to_run(sources, tags, ["x = ("]) == [0, 1, 2, 4, 8]

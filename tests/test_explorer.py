@@ -487,7 +487,9 @@ def test_dark_mode_keeps_text_readable_and_bars_distinct(chromium_page, trained_
     )  # Okabe-Ito sky blue / orange
 
 
-def test_the_widget_carries_everything_and_fetches_nothing(trained_mnist):
+def test_the_widget_carries_everything_and_fetches_nothing():
+    set_seed(0)
+    trained_mnist = mnist.build_mnist_convnet()  # weights travel the same trained or not
     snippet = widgets.model_explorer(trained_mnist).data
     assert not re.findall(r"(?:src|href)=|https?:|url\(|import\(", snippet)
     assert explorer.package_text("explorer.js").replace("</", "<\\/") in snippet
@@ -513,7 +515,9 @@ def test_weights_travel_as_text_safe_in_a_script(chromium_page):
     chromium_page.set_content(
         "<!doctype html><html><body>" + widgets.kernel_playground().data + "</body></html>"
     )  # any page; the explorer script defines
-    chromium_page.add_script_tag(content=explorer.package_text("explorer.js"))
+    chromium_page.add_script_tag(
+        content=widgets.with_shared_script(explorer.package_text("explorer.js"))
+    )
     decoded = chromium_page.evaluate(
         "([t, a, n]) => Array.from(window.cnnbookExplorer.decode85(t, a, n))",
         [text, explorer.ALPHABET_85, len(data)],

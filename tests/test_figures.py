@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
+import sys
 
 import matplotlib
 import numpy as np
@@ -91,6 +93,15 @@ def test_photos_are_webp_and_line_art_is_png():
 def test_book_style_sets_readable_sizes():
     plots.use_book_style()
     assert min(matplotlib.rcParams[k] for k in ("xtick.labelsize", "legend.fontsize")) >= 10
+
+
+def test_book_style_applies_in_a_fresh_interpreter():
+    """As in a lab's setup cell: nothing of matplotlib imported before."""
+    code = "import cnnbook.plots, matplotlib; cnnbook.plots.use_book_style(); "
+    code += "print(matplotlib.rcParams['figure.dpi'])"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    assert float(shown.stdout) == plots.BOOK_STYLE["figure.dpi"]
 
 
 def test_tables_drop_row_numbers_and_format_numbers():

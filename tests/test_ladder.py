@@ -40,7 +40,13 @@ def test_rungs_are_numbered_one_to_six_and_found_by_number():
 def test_source_rungs_use_mse_and_the_modern_one_cross_entropy():
     for number in range(1, 6):
         assert ladder.rung(number).build(INPUT_SHAPE).loss == "mse"
-    assert ladder.rung(6).build(INPUT_SHAPE).loss == "binary_crossentropy"
+    modern = ladder.rung(6).build(INPUT_SHAPE)
+    assert isinstance(modern.loss, keras.losses.BinaryCrossentropy)
+    assert modern.loss.get_config()["label_smoothing"] == ladder.LABEL_SMOOTHING > 0
+    assert isinstance(modern.optimizer, keras.optimizers.AdamW)
+    plain = ladder.build_modern(INPUT_SHAPE, label_smoothing=0.0, weight_decay=0.0)
+    assert plain.loss.get_config()["label_smoothing"] == 0.0
+    assert type(plain.optimizer) is keras.optimizers.Adam
 
 
 def test_mlp_is_one_hidden_dense_layer_with_adam_at_1e_5():
@@ -83,6 +89,7 @@ def test_modern_rung_uses_todays_tools_and_far_fewer_parameters_at_full_size():
     types = _layer_types(modern)
     for wanted in (
         "RandomFlip",
+        "RandomTranslation",
         "RandomRotation",
         "BatchNormalization",
         "GlobalAveragePooling2D",
@@ -91,6 +98,21 @@ def test_modern_rung_uses_todays_tools_and_far_fewer_parameters_at_full_size():
         assert wanted in types, f"rung 6 has no {wanted}"
     assert modern.layers[-1].units == 1
     assert ladder.build_wide_dense(photo_shape).count_params() > 20 * modern.count_params()
+    # one straight chain of layers (the in-page explorer runs chains only)
+    for before, layer in zip(modern.layers, modern.layers[1:], strict=False):
+        assert layer.input is before.output, f"{layer.name} does not follow {before.name}"
+    # batch norm's running statistics keep up within a short epoch
+    norms = [layer for layer in modern.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and all(layer.momentum == ladder.BATCH_NORM_MOMENTUM for layer in norms)
+
+
+def test_modern_schedule_warms_up_then_decays_to_zero():
+    schedule = ladder.modern_schedule(max_epochs=10, steps_per_epoch=5, peak_learning_rate=1e-2)
+    rates = [float(schedule(step)) for step in range(51)]
+    assert rates[0] == pytest.approx(1e-3)
+    assert max(rates) == pytest.approx(1e-2) and int(np.argmax(rates)) == 10
+    assert rates[-1] == pytest.approx(0.0, abs=1e-6)
+    assert all(a >= b for a, b in zip(rates[10:], rates[11:], strict=False))
 
 
 def test_augmentation_changes_photos_only_in_training():
@@ -321,6 +343,7 @@ def test_budget_stopping_waits_for_min_epochs_and_keeps_the_best_weights():
     assert float(model.layers[-1].bias.numpy()[0]) == 0.0, "the best epoch's weights"
 
 
+@pytest.mark.slow  # trains networks: tens of seconds
 def test_transfer_rung_trains_frozen_then_fine_tuned_with_random_weights(data_root):
     """The code path of rung 7 without the ImageNet file: weights=None, a few photos."""
     shape = (32, 40)  # MobileNetV2 takes nothing smaller than 32 x 32

@@ -34,6 +34,7 @@ def pets(tmp_path, data_root):
     return folder
 
 
+@pytest.mark.slow  # trains networks: tens of seconds
 def test_ladder_seeds_scores_a_readers_folder_and_writes_the_promised_json(
     pets, tmp_path, monkeypatch, capsys
 ):
@@ -65,6 +66,7 @@ def test_ladder_seeds_refuses_a_folder_without_cats_and_dogs(tmp_path):
         _script("ladder_seeds").main(["--test-dir", str(tmp_path)])
 
 
+@pytest.mark.slow  # trains networks: tens of seconds
 def test_ladder_ablation_runs_a_variant_and_a_resize_mode(data_root, tmp_path, monkeypatch):
     monkeypatch.setenv("CNNBOOK_QUICK", "1")
     out, text = tmp_path / "ablation.json", tmp_path / "ablation.txt"

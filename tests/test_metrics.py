@@ -200,3 +200,26 @@ def test_point_biserial_is_pearson_and_predicts_auc_for_normal_scores():
     )
     with pytest.raises(ValueError, match="0 or 1"):
         metrics.point_biserial_correlation([0.1, 0.2], [0, 2])
+
+
+def test_paired_comparison_counts_disagreements_and_gives_the_exact_mcnemar_p_value():
+    first = np.array([1, 1, 1, 1, 1, 1, 1, 1, 0, 1], dtype=bool)
+    second = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 1], dtype=bool)
+    result = metrics.paired_comparison(first, second)
+    assert (result.only_first, result.only_second) == (7, 1)
+    # exact two-sided binomial(8, 1/2): 2 * P(X <= 1) = 2 * 9 / 256
+    assert result.p_value == pytest.approx(18 / 256)
+    assert not result.first_better  # 7 to 1 is not enough at 5%
+    many = metrics.paired_comparison(np.r_[first, first], np.r_[second, second])
+    assert many.first_better and many.p_value < 0.05
+    same = metrics.paired_comparison(first, first)
+    assert (same.only_first, same.only_second, same.p_value) == (0, 0, 1.0)
+    assert metrics.paired_comparison(second, first).p_value == pytest.approx(result.p_value)
+
+
+@pytest.mark.parametrize(
+    "first, second", [([1, 0], [1]), ([], []), ([0.5, 1], [1, 1]), ([[1]], [[1]])]
+)
+def test_paired_comparison_refuses_unpaired_or_non_boolean_flags(first, second):
+    with pytest.raises(ValueError, match="flag"):
+        metrics.paired_comparison(first, second)

@@ -3,6 +3,8 @@ figures, a filter drawn as a block, and the HTML table."""
 
 from __future__ import annotations
 
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -59,17 +61,18 @@ def test_draw_filter_block_draws_one_cube_per_weight():
         plots.draw_filter_block(weights[..., 0])
 
 
-def test_html_table_escapes_text_and_formats_whole_numbers():
-    table = book.html_table(
+def test_styled_table_takes_rows_escapes_text_and_formats_numbers():
+    table = book.styled_table(
         [
-            {"layer": "<conv>", "parameters": 18496, "ok": True},
-            {"layer": "dense", "parameters": 11530, "ok": False},
+            {"layer": "<conv>", "parameters": 18496, "ok": True, "<b>": (3, 3)},
+            {"layer": "dense", "parameters": 11530, "ok": False, "<b>": 0.1234},
         ]
     )
-    html = table.data
+    html = table.to_html()
     assert "&lt;conv&gt;" in html and "<conv>" not in html
-    assert "18,496" in html and "11,530" in html
-    assert "<td>True</td>" in html  # a bool is not a number
-    assert html.count("<tr>") == 3
+    assert "&lt;b&gt;" in html and "<b>" not in html  # column names are escaped too
+    assert "18,496" in html and "11,530" in html and "0.123" in html
+    assert re.search(r">True</td>", html)  # a bool is not a number
+    assert "row_heading" not in html  # no row numbers
     with pytest.raises(ValueError, match="at least one row"):
-        book.html_table([])
+        book.styled_table([])

@@ -6,11 +6,15 @@ timed, agrees with TensorFlow, and that the naive loop's time is scaled as docum
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("tensorflow")
 
 from cnnbook import timing  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_time_conv2d_times_every_method_and_scales_the_naive_loop():
@@ -29,3 +33,52 @@ def test_time_conv2d_times_every_method_and_scales_the_naive_loop():
 def test_time_conv2d_bad_sizes(kwargs):
     with pytest.raises(ValueError, match="size|repeats"):
         timing.time_conv2d(**kwargs)
+
+
+def test_environment_line_names_date_machine_and_versions():
+    import datetime
+    import platform
+    from importlib.metadata import version
+
+    when = datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.timezone.utc)
+    line = timing.environment_line(("numpy", "no-such-package"), ["Chromium 1"], when=when)
+    assert line.startswith(f"measured 2026-01-02 03:04 UTC on {timing.cpu_model()}, ")
+    assert f"Python {platform.python_version()}, numpy {version('numpy')}" in line
+    assert line.endswith("no-such-package not installed, Chromium 1")
+    assert "TensorFlow" in timing.environment_line()
+
+
+BENCHMARKS = ROOT / "benchmarks"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "conv2d_speed",
+        "device_epoch_time",
+        "explorer_speed",
+        "grading_class",
+        "ladder_ablation",
+        "ladder_seeds",
+        "lighthouse",
+        "mnist_epoch_time",
+        "photo_memory",
+    ],
+)
+def test_every_benchmark_heads_its_result_with_the_one_environment_line(name):
+    source = (BENCHMARKS / f"{name}.py").read_text()
+    if name.startswith("ladder_"):  # the two ladder scripts share ladder_runs.py
+        source += (BENCHMARKS / "ladder_runs.py").read_text()
+    assert "timing.environment_line(" in source
+    assert "platform." not in source and "datetime.now" not in source, "one copy: cnnbook.timing"
+    assert "timing.publish_report(" in source and "write_text(text" not in source
+
+
+def test_publish_report_prints_and_saves_one_text(tmp_path, capsys):
+    saved = tmp_path / "results" / "speed.txt"
+    timing.publish_report("line one\nline two", saved)
+    shown = capsys.readouterr()
+    assert shown.out == saved.read_text() == "line one\nline two\n"
+    assert str(saved) in shown.err
+    timing.publish_report("only printed\n")
+    assert capsys.readouterr().out == "only printed\n"

@@ -7,12 +7,20 @@ When myst-nb is not installed (on Colab, say) it simply displays the value.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cnnbook.config import quick_mode
 
 if TYPE_CHECKING:
+    import datetime
+
+    import pandas as pd
     from IPython.display import HTML
+    from matplotlib.figure import Figure
+    from matplotlib.legend import Legend
+    from matplotlib.text import Text
+    from pandas.io.formats.style import Styler
 
 MODE_BANNER_KEY = "quick_mode_banner"
 QUICK_MODE_TEXT = (
@@ -84,19 +92,20 @@ LINE_ART_FLAT_SHARE = 0.7
 WEBP_QUALITY = 80
 
 
-def visible_texts(fig) -> list:
+def visible_texts(fig: Figure) -> list[Text]:
     """Every text ``fig`` draws: titles, labels, tick labels, legends, annotations.
 
     Texts of hidden axes, and the tick labels of axes drawn without axes
     (``set_axis_off``), are left out: they exist but never show."""
     fig.draw_without_rendering()  # tick labels are settled at draw time
-    texts = list(fig.texts)
+    texts: list[Text | None] = list(fig.texts)
     texts += [getattr(fig, name, None) for name in ("_suptitle", "_supxlabel", "_supylabel")]
-    legends = list(fig.legends)
+    legends: list[Legend | None] = list(fig.legends)
     for ax in fig.axes:
         if not ax.get_visible():
             continue
-        texts += [ax.title, ax._left_title, ax._right_title, *ax.texts]
+        texts += [ax.title, *ax.texts]
+        texts += [getattr(ax, name, None) for name in ("_left_title", "_right_title")]
         legends.append(ax.get_legend())
         if ax.axison:
             for axis in (ax.xaxis, ax.yaxis):
@@ -109,13 +118,18 @@ def visible_texts(fig) -> list:
     return [t for t in texts if t is not None and t.get_visible() and t.get_text().strip()]
 
 
-def smallest_text_pt(fig) -> float | None:
+def font_size_pt(text: Text) -> float:
+    """The size of ``text`` in points (``Text.get_fontsize``, typed as the number it is)."""
+    return text.get_fontproperties().get_size_in_points()
+
+
+def smallest_text_pt(fig: Figure) -> float | None:
     """The smallest font size (points) of any visible text in ``fig``; None if it has none."""
-    sizes = [t.get_fontsize() for t in visible_texts(fig)]
+    sizes = [font_size_pt(t) for t in visible_texts(fig)]
     return min(sizes) if sizes else None
 
 
-def saved_width_px(fig, dpi: int = FIGURE_DPI) -> float:
+def saved_width_px(fig: Figure, dpi: int = FIGURE_DPI) -> float:
     """The width of ``fig`` saved with ``bbox_inches="tight"``: its drawn contents plus the
     padding, which may be wider or narrower than its ``figsize``."""
     import matplotlib as mpl
@@ -124,14 +138,14 @@ def saved_width_px(fig, dpi: int = FIGURE_DPI) -> float:
     return (fig.get_tightbbox().width + 2 * mpl.rcParams["savefig.pad_inches"]) * dpi
 
 
-def legible_size_pt(fig, dpi: int = FIGURE_DPI) -> float:
+def legible_size_pt(fig: Figure, dpi: int = FIGURE_DPI) -> float:
     """The smallest font size (points) that shows at MIN_TEXT_PX with ``fig`` at most
     CONTENT_WIDTH_PX wide (a figure wider than that is scaled down on the page)."""
     shrink = min(1.0, CONTENT_WIDTH_PX / saved_width_px(fig, dpi))
     return MIN_TEXT_PX * 72 / (dpi * shrink)
 
 
-def make_legible(fig, dpi: int = FIGURE_DPI) -> int:
+def make_legible(fig: Figure, dpi: int = FIGURE_DPI) -> int:
     """Enlarge any text of ``fig`` too small to read on the page; return how many.
 
     The figure is laid out again (``tight_layout``) when something changed and it has
@@ -142,7 +156,7 @@ def make_legible(fig, dpi: int = FIGURE_DPI) -> int:
     enlarged = 0
     for _ in range(5):
         least = legible_size_pt(fig, dpi)
-        small = [t for t in visible_texts(fig) if t.get_fontsize() < least - 1e-6]
+        small = [t for t in visible_texts(fig) if font_size_pt(t) < least - 1e-6]
         if not small:
             break
         for text in small:
@@ -156,7 +170,7 @@ def make_legible(fig, dpi: int = FIGURE_DPI) -> int:
 
 
 def encode_figure(
-    fig, dpi: int = FIGURE_DPI, kind: str | None = None
+    fig: Figure, dpi: int = FIGURE_DPI, kind: str | None = None
 ) -> tuple[str, bytes, int, int]:
     """``fig`` as image bytes: ``(format, data, width, height)``.
 
@@ -190,7 +204,7 @@ def encode_figure(
 
 
 def figure_html(
-    fig, caption: str, alt: str, dpi: int = FIGURE_DPI, kind: str | None = None
+    fig: Figure, caption: str, alt: str, dpi: int = FIGURE_DPI, kind: str | None = None
 ) -> HTML:
     """A matplotlib figure as a self-contained HTML ``<figure>`` with alt text and caption.
 
@@ -228,7 +242,7 @@ def figure_html(
     )
 
 
-def glue_figure(name: str, fig, caption: str, alt: str, kind: str | None = None) -> None:
+def glue_figure(name: str, fig: Figure, caption: str, alt: str, kind: str | None = None) -> None:
     """Show ``fig`` in the lab and glue it, with caption and alt text, for the chapter.
 
     The lab shows the same ``<figure>`` as the chapter (alt text and caption included).
@@ -247,7 +261,7 @@ def glue_figure(name: str, fig, caption: str, alt: str, kind: str | None = None)
     glue(name, figure, display=False)
 
 
-def show_figure(fig, alt: str, caption: str = "", kind: str | None = None) -> None:
+def show_figure(fig: Figure, alt: str, caption: str = "", kind: str | None = None) -> None:
     """Show ``fig`` in a lab with alt text (and a caption, if given), without gluing it."""
     import matplotlib.pyplot as plt
     from IPython.display import display
@@ -257,7 +271,7 @@ def show_figure(fig, alt: str, caption: str = "", kind: str | None = None) -> No
     display(figure)
 
 
-def readable_number(value) -> str:
+def readable_number(value: object) -> str:
     """A number as a table shows it: thousands separated, about three significant digits
     for fractions, no exponent (``6,850,592``, ``13.8``, ``0.531``)."""
     import numbers
@@ -274,39 +288,30 @@ def readable_number(value) -> str:
     return f"{value:.1f}" if size >= 10 else f"{value:.2f}" if size >= 1 else f"{value:.3g}"
 
 
-def styled_table(frame, formats: dict | None = None):
-    """A pandas table as the labs show it: readable numbers (``readable_number``, or the
-    format strings in ``formats`` by column), and no row numbers (an unnamed index of
-    integers is hidden; an index that names the rows stays)."""
-    import pandas as pd
+def styled_table(
+    table: pd.DataFrame | Sequence[Mapping[str, Any]], formats: dict[str, str] | None = None
+) -> Styler:
+    """A table as the labs show it: a pandas frame, or rows (dicts that share their keys).
 
-    styler = frame.style.format(readable_number)
-    for column, text_format in (formats or {}).items():
-        styler = styler.format(text_format, subset=[column])
-    if frame.index.name is None and pd.api.types.is_integer_dtype(frame.index):
-        styler = styler.hide(axis="index")
-    return styler
-
-
-def html_table(rows: list[dict]) -> HTML:
-    """Dicts that share their keys as an HTML table (whole numbers with thousands commas)."""
+    Numbers are readable (``readable_number``, or the format strings in ``formats`` by
+    column), text is escaped, and there are no row numbers (an unnamed index of integers
+    is hidden; an index that names the rows stays)."""
     import html
 
-    from IPython.display import HTML
+    import pandas as pd
 
-    if not rows:
-        raise ValueError("html_table needs at least one row")
-
-    def cell(value) -> str:
-        is_whole = isinstance(value, int) and not isinstance(value, bool)
-        text = f"{value:,}" if is_whole else str(value)
-        return f"<td>{html.escape(text)}</td>"
-
-    head = "".join(f"<th>{html.escape(str(key))}</th>" for key in rows[0])
-    body = "".join("<tr>" + "".join(map(cell, row.values())) + "</tr>" for row in rows)
-    return HTML(
-        f'<table class="cnnbook-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-    )
+    if not isinstance(table, pd.DataFrame):
+        rows = list(table)
+        if not rows:
+            raise ValueError("styled_table needs a DataFrame or at least one row")
+        table = pd.DataFrame(rows)
+    styler = table.style.format(lambda value: html.escape(readable_number(value)))
+    for column, text_format in (formats or {}).items():
+        styler = styler.format(text_format, subset=[column], escape="html")
+    styler = styler.format_index(escape="html", axis="columns")
+    if table.index.name is None and pd.api.types.is_integer_dtype(table.index):
+        styler = styler.hide(axis="index")
+    return styler
 
 
 LAST_RUN_KEY = "last_run"
@@ -324,7 +329,7 @@ def compute_device() -> str:
     return f"GPU ({count}{name})" if name else "GPU"
 
 
-def last_run(when=None) -> str:
+def last_run(when: datetime.datetime | None = None) -> str:
     """When and where this run happened: date, mode, device, TensorFlow and Keras versions."""
     import datetime
 

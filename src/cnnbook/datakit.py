@@ -37,6 +37,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from cnnbook import data
 
@@ -104,7 +105,9 @@ def registered() -> list[KitFile]:
 
 
 def mnist_file() -> KitFile:
+    """MNIST, as the kit fetches it: checked against its published SHA-256."""
     remote = data.REMOTES["mnist"]
+    assert remote.sha256 is not None, "cnnbook.data.REMOTES gives MNIST's published SHA-256"
     return KitFile("mnist", "mnist.npz", remote.url, remote.sha256, "MNIST digits")
 
 
@@ -125,13 +128,14 @@ class ResumableDownloader:
     def part_path(self, url: str) -> Path:
         return self.part_dir / (url.rstrip("/").rsplit("/", 1)[-1] + ".part")
 
-    def __call__(self, url: str, output_file, pooch=None) -> None:
+    def __call__(self, url: str, output_file: str | Path | IO[bytes], pooch: object = None) -> None:
         import requests
         from tqdm.auto import tqdm
 
         part = self.part_path(url)
         part.parent.mkdir(parents=True, exist_ok=True)
         have = part.stat().st_size if part.exists() else 0
+        total: int | None
         headers = {"Range": f"bytes={have}-"} if have else {}
         try:
             response = requests.get(url, headers=headers, stream=True, timeout=self.timeout_s)
@@ -389,8 +393,10 @@ def fetch(root: Path, progress: bool = True, log: Callable[[str], None] = print)
 def _write_manifest(root: Path, hashes: dict[str, str]) -> None:
     """Record the SHA-256 of the files fetch laid out, for ``check`` to compare with."""
     recorded = {**(_read_manifest(root) or {}), **hashes}
-    manifest = {"about": "SHA-256 of the files python -m cnnbook data fetch laid out"}
-    manifest["sha256"] = recorded
+    manifest = {
+        "about": "SHA-256 of the files python -m cnnbook data fetch laid out",
+        "sha256": recorded,
+    }
     (root / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 

@@ -109,10 +109,15 @@ def sweep_thresholds(num_thresholds: int = DEFAULT_NUM_THRESHOLDS) -> np.ndarray
     return np.arange(num_thresholds) / num_thresholds
 
 
+def correct_calls(scores: ArrayLike, labels: ArrayLike, threshold: float = 0.5) -> np.ndarray:
+    """One flag per example: its call (score > threshold) matches its 0/1 label."""
+    scores, labels = _scores_and_labels(scores, labels)
+    return (scores > threshold) == (labels == 1.0)
+
+
 def accuracy_at(scores: ArrayLike, labels: ArrayLike, threshold: float = 0.5) -> float:
     """The fraction of examples whose call (score > threshold) matches the 0/1 label."""
-    scores, labels = _scores_and_labels(scores, labels)
-    return float(np.mean((scores > threshold) == (labels == 1.0)))
+    return float(np.mean(correct_calls(scores, labels, threshold)))
 
 
 @dataclass(frozen=True)
@@ -222,6 +227,50 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
 def accuracy_interval(accuracy: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """The Wilson interval of an accuracy measured on ``n`` examples."""
     return wilson_interval(round(accuracy * n), n, confidence)
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Two classifiers scored on the same examples: who got which right (McNemar)."""
+
+    only_first: int  # examples the first got right and the second wrong
+    only_second: int  # the reverse
+    p_value: float  # exact two-sided McNemar test: no difference, given these counts
+
+    @property
+    def first_better(self) -> bool:
+        """The first is right more often, beyond chance at the 5% level."""
+        return self.only_first > self.only_second and self.p_value < 0.05
+
+
+def paired_comparison(correct_first: ArrayLike, correct_second: ArrayLike) -> PairedComparison:
+    """Compare two classifiers on the *same* test examples, one right/wrong flag each.
+
+    Two accuracies with overlapping intervals may still differ: on shared examples,
+    only the examples where the two disagree tell them apart. If the classifiers were
+    equally good, each disagreement would go either way with probability one half, so
+    the count ``only_first`` out of ``only_first + only_second`` is binomial(n, 1/2).
+    The p-value is the exact two-sided binomial probability of a split at least this
+    uneven (McNemar's exact test).
+    """
+    from math import comb
+
+    first = np.asarray(correct_first)
+    second = np.asarray(correct_second)
+    if first.shape != second.shape or first.ndim != 1 or first.size == 0:
+        raise ValueError(
+            "give one right/wrong flag per example for each classifier, on the same "
+            f"examples in the same order; got shapes {first.shape} and {second.shape}"
+        )
+    for flags in (first, second):
+        if not np.all(np.isin(flags, (0, 1))):
+            raise ValueError("the flags must be booleans (or 0/1): right or wrong")
+    first, second = first.astype(bool), second.astype(bool)
+    only_first = int(np.sum(first & ~second))
+    only_second = int(np.sum(~first & second))
+    n, k = only_first + only_second, min(only_first, only_second)
+    tail = sum(comb(n, i) for i in range(k + 1)) / 2**n if n else 1.0
+    return PairedComparison(only_first, only_second, float(min(1.0, 2 * tail)))
 
 
 # --------------------------------------------------------------------------- ranking

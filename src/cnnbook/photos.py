@@ -24,13 +24,19 @@ import tempfile
 import uuid
 import warnings
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cnnbook.data import CATS_AND_DOGS_CLASSES, cats_and_dogs_files
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+    from numpy.typing import ArrayLike
+    from PIL.Image import Image as PILImage
 
 #: The file formats the pipeline decodes, by file-name suffix (Pillow's format names).
 #: A multi-frame JPEG ("MPO", as phones save them) is a JPEG whose first frame
@@ -96,7 +102,7 @@ def decode_scale(height: int, width: int, max_pixels: int = MAX_DECODE_PIXELS) -
     return 8
 
 
-def _draft_if_huge(image) -> None:
+def _draft_if_huge(image: PILImage) -> None:
     """Ask Pillow to decode a huge JPEG at a reduced scale (DCT scaling), in place."""
     width, height = image.size
     scale = decode_scale(height, width)
@@ -176,12 +182,13 @@ def scaled_shape(shape: tuple[int, int], factor: int = 4) -> tuple[int, int]:
         raise ValueError(f"shape must be (height, width) with both positive, not {shape}")
     if factor < 1:
         raise ValueError(f"factor must be at least 1, not {factor}")
-    return tuple(max(1, round(side / factor)) for side in shape)
+    height, width = shape
+    return max(1, round(height / factor)), max(1, round(width / factor))
 
 
 # --------------------------------------------------------------------------- labels
 def labelled_paths(
-    files_by_class: dict[str, Sequence[Path]], classes: Sequence[str] = CATS_AND_DOGS_CLASSES
+    files_by_class: Mapping[str, Sequence[Path]], classes: Sequence[str] = CATS_AND_DOGS_CLASSES
 ) -> tuple[list[Path], np.ndarray]:
     """All paths and their labels (the index of their class in ``classes``)."""
     unknown = set(files_by_class) - set(classes)
@@ -205,7 +212,7 @@ def shuffled(
     return [paths[i] for i in order], np.asarray(labels)[order]
 
 
-def _check_pairs(paths: Sequence, labels) -> None:
+def _check_pairs(paths: Sequence[object], labels: ArrayLike) -> None:
     labels = np.asarray(labels)
     if labels.ndim != 1 or len(paths) != labels.shape[0]:
         raise ValueError(
@@ -287,7 +294,9 @@ def _check_resize(resize: str) -> None:
         raise ValueError(f"resize must be one of {RESIZE_MODES}, not {resize!r}")
 
 
-def resize_photo(image, image_shape: tuple[int, int], resize: str = "stretch"):
+def resize_photo(
+    image: tf.Tensor, image_shape: tuple[int, int], resize: str = "stretch"
+) -> tf.Tensor:
     """Bring a decoded (H, W, 3) photo to ``image_shape`` by stretching, cropping or padding.
 
     All three resize with antialiasing (bilinear), which matches Pillow's bilinear resize.
@@ -309,7 +318,9 @@ def resize_photo(image, image_shape: tuple[int, int], resize: str = "stretch"):
     return tf.image.resize_with_crop_or_pad(image, height, width)  # the centre
 
 
-def decode_and_resize(path, image_shape: tuple[int, int], resize: str = "stretch"):
+def decode_and_resize(
+    path: tf.Tensor | str, image_shape: tuple[int, int], resize: str = "stretch"
+) -> tf.Tensor:
     """A ``tf.data`` step: read a JPEG file, decode it to RGB, resize it, as uint8.
 
     Resizing with antialiasing matches Pillow's bilinear resize (to within rounding).
@@ -324,7 +335,7 @@ def decode_and_resize(path, image_shape: tuple[int, int], resize: str = "stretch
     return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
 
 
-def decode_jpeg_capped(contents, max_pixels: int = MAX_DECODE_PIXELS):
+def decode_jpeg_capped(contents: tf.Tensor, max_pixels: int = MAX_DECODE_PIXELS) -> tf.Tensor:
     """``tf.io.decode_jpeg`` to RGB, at the scale ``decode_scale`` picks from the header."""
     import tensorflow as tf
 
@@ -343,7 +354,7 @@ def decode_jpeg_capped(contents, max_pixels: int = MAX_DECODE_PIXELS):
     )
 
 
-def to_unit_float(images, labels):
+def to_unit_float(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """uint8 images to float32 in [0, 1]; labels to float32 (what a sigmoid output wants)."""
     import tensorflow as tf
 
@@ -352,7 +363,7 @@ def to_unit_float(images, labels):
 
 def photo_dataset(
     paths: Sequence[Path | str],
-    labels,
+    labels: ArrayLike,
     image_shape: tuple[int, int],
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -361,7 +372,7 @@ def photo_dataset(
     cache_dir: Path | str | None = None,
     shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER,
     resize: str = "stretch",
-):
+) -> tf.data.Dataset:
     """A ``tf.data.Dataset`` of (images, labels) batches streamed from the photo files.
 
     paths -> decode and resize (in parallel) -> cache to a file -> shuffle (bounded
@@ -382,11 +393,12 @@ def photo_dataset(
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
     try:
-        image_shape = tuple(int(side) for side in image_shape)
+        height, width = (int(side) for side in image_shape)
     except (TypeError, ValueError):
-        image_shape = (0,)
-    if len(image_shape) != 2 or min(image_shape) < 1:
+        height = width = 0
+    if min(height, width) < 1:
         raise ValueError(f"image_shape must be (height, width), not {image_shape}")
+    image_shape = (height, width)
     try:
         labels = np.asarray(labels, dtype=np.int64)
     except (TypeError, ValueError) as error:
@@ -394,7 +406,7 @@ def photo_dataset(
     path_names = [str(path) for path in paths]
     # Only now, with every argument checked, make the temporary folder (if ours).
     owned_dir = cache_dir is None
-    cache_dir = Path(tempfile.mkdtemp(prefix="cnnbook-photos-") if owned_dir else cache_dir)
+    cache_dir = Path(tempfile.mkdtemp(prefix="cnnbook-photos-") if cache_dir is None else cache_dir)
     try:
         return _streaming_pipeline(
             path_names,
@@ -415,17 +427,17 @@ def photo_dataset(
 
 
 def _streaming_pipeline(
-    path_names,
-    labels,
-    image_shape,
-    batch_size,
-    shuffle,
-    seed,
+    path_names: list[str],
+    labels: np.ndarray,
+    image_shape: tuple[int, int],
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
     cache_dir: Path,
-    shuffle_buffer,
+    shuffle_buffer: int,
     owned_dir: bool,
     resize: str,
-):
+) -> tf.data.Dataset:
     import tensorflow as tf
 
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 # The book's figure style, set by every lab's setup cell (``cnnbook.announce_mode``): text
 # large enough to read where the page shows the figure (``cnnbook.book`` enlarges any
 # text that is still too small, and checks it).
-BOOK_STYLE = {
+BOOK_STYLE: dict[str, Any] = {
     "font.size": 11,
     "axes.titlesize": 11,
     "axes.labelsize": 11,
@@ -25,12 +31,12 @@ BOOK_STYLE = {
 
 def use_book_style() -> None:
     """Apply the book's figure style to every figure drawn from now on."""
-    import matplotlib as mpl
+    import matplotlib.style
 
-    mpl.rcParams.update(BOOK_STYLE)
+    matplotlib.style.use(BOOK_STYLE)
 
 
-def _figure(num_axes: int, cols: int, cell_size: float):
+def _figure(num_axes: int, cols: int, cell_size: float) -> tuple[Figure, list[Axes]]:
     import matplotlib.pyplot as plt
 
     cols = max(1, min(cols, num_axes))
@@ -44,12 +50,12 @@ def _figure(num_axes: int, cols: int, cell_size: float):
 
 
 def show_images(
-    images: Sequence[np.ndarray],
+    images: Sequence[ArrayLike],
     titles: Sequence[str] | None = None,
     cols: int = 8,
     cell_size: float = 1.6,
     cmap: str = "gray",
-):
+) -> Figure:
     """A grid of images (grey or RGB), each with an optional title. Returns the figure."""
     fig, axes = _figure(len(images), cols, cell_size)
     for index, (ax, image) in enumerate(zip(axes, images, strict=False)):
@@ -65,12 +71,12 @@ def show_images(
 
 
 def show_maps(
-    maps: Sequence[np.ndarray],
+    maps: Sequence[ArrayLike],
     titles: Sequence[str] | None = None,
     cols: int = 8,
     cell_size: float = 1.6,
     cmap: str = "RdBu_r",
-):
+) -> Figure:
     """Kernels or feature maps in a diverging colour map centred at zero."""
     fig, axes = _figure(len(maps), cols, cell_size)
     for index, (ax, values) in enumerate(zip(axes, maps, strict=False)):
@@ -86,7 +92,7 @@ def show_maps(
 
 def plot_history(
     history: dict[str, Sequence[float]], metric: str = "accuracy", title: str | None = None
-):
+) -> Figure:
     """Training and validation curves of one metric per epoch, from ``History.history``."""
     import matplotlib.pyplot as plt
 
@@ -109,15 +115,15 @@ def plot_history(
 
 
 def draw_number_grid(
-    ax,
-    values,
+    ax: Axes,
+    values: ArrayLike,
     title: str | None = None,
     highlights: Sequence[tuple[int, int, int, int]] = (),
     colors: Sequence[str] = ("tab:orange", "tab:blue", "tab:green", "tab:red"),
-    shaded=None,
+    shaded: ArrayLike | None = None,
     number_format: str = "{:g}",
     fontsize: float = 11,
-):
+) -> Axes:
     """Draw a small 2-D array as a grid of its numbers, for examples worked by hand.
 
     ``highlights`` are rectangles ``(row, col, height, width)`` outlined and tinted in
@@ -178,11 +184,11 @@ def draw_number_grid(
 
 
 def plot_confusion_matrix(
-    matrix,
+    matrix: ArrayLike,
     class_names: Sequence[str] | None = None,
     title: str | None = None,
     cell_size: float = 0.5,
-):
+) -> Figure:
     """A confusion matrix (rows: true class, columns: predicted class) with its counts.
 
     The colours are on a log scale, so the few mistakes off the diagonal show beside the
@@ -229,8 +235,8 @@ def plot_confusion_matrix(
 
 
 def show_panels(
-    panels: Sequence[tuple[np.ndarray, str, str]], cols: int | None = None, cell_size: float = 3.0
-):
+    panels: Sequence[tuple[ArrayLike, str, str]], cols: int | None = None, cell_size: float = 3.0
+) -> Figure:
     """Panels of ``(array, title, style)`` side by side, in rows of ``cols`` (default: one row).
 
     ``style`` is ``"grey"`` (an image in [0, 1]), ``"signed"`` (a feature map in a diverging
@@ -260,7 +266,9 @@ def show_panels(
         elif style == "signed":
             ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
         else:
-            ax.imshow(values, cmap="gray", vmin=0, vmax=float(np.quantile(values, 0.995)))
+            ax.imshow(
+                values, cmap="gray", vmin=0, vmax=float(np.quantile(np.asarray(values), 0.995))
+            )
         ax.set_title(title, fontsize=13)
     for ax in axes.flat:
         ax.set_axis_off()
@@ -268,7 +276,9 @@ def show_panels(
     return fig
 
 
-def draw_convolution_step(axes, image, kernel, row: int, col: int):
+def draw_convolution_step(
+    axes: Sequence[Axes], image: ArrayLike, kernel: ArrayLike, row: int, col: int
+) -> None:
     """One row of the by-hand figure: the tile in the image, the kernel, their products
     and the output filled in up to ``(row, col)``, on four ``axes`` ('valid', stride 1)."""
     image, kernel = np.asarray(image), np.asarray(kernel)
@@ -299,7 +309,9 @@ def draw_convolution_step(axes, image, kernel, row: int, col: int):
     )
 
 
-def draw_window_positions(ax, values, kernel_size: int, stride: int, padding: str, title: str):
+def draw_window_positions(
+    ax: Axes, values: ArrayLike, kernel_size: int, stride: int, padding: str, title: str
+) -> None:
     """The (padded) input, its first window, and a dot at the centre of every window."""
     from cnnbook.ops import output_size, same_padding
 
@@ -334,7 +346,9 @@ def draw_window_positions(ax, values, kernel_size: int, stride: int, padding: st
     ax.set_title(f"{title}\n{n_rows}x{n_cols} in, {out_rows}x{out_cols} out", fontsize=10)
 
 
-def draw_filter_block(kernels, filter_index: int = 0, title: str | None = None):
+def draw_filter_block(
+    kernels: ArrayLike, filter_index: int = 0, title: str | None = None
+) -> Figure:
     """One filter of a ``(height, width, depth, filters)`` weight tensor as a 3-D block of
     cubes, one per weight, coloured by sign (red positive, blue negative). Returns the figure."""
     import matplotlib.pyplot as plt

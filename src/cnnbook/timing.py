@@ -1,19 +1,34 @@
-"""Timing the book's convolutions: how fast each is, next to ``tf.nn.conv2d``.
+"""Timing for the benchmarks: the book's convolutions against ``tf.nn.conv2d``, and the
+header (date, machine, versions) every benchmark result starts with.
 
 The measuring code lives here, apart from the convolutions themselves
 (:mod:`cnnbook.ops`): ``benchmarks/conv2d_speed.py`` and the convolution lab call
 :func:`time_conv2d`. Timings are never asserted in tests; the benchmark commits its
-results with the machine and the versions.
+results with the machine and the versions, in the header :func:`environment_line` writes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cnnbook.checks import check_positive_int
 from cnnbook.ops import conv2d, conv2d_naive, conv2d_windows, output_size
 
-__all__ = ["SPEED_METHODS", "time_conv2d"]
+if TYPE_CHECKING:
+    import datetime
+    from pathlib import Path
+
+__all__ = [
+    "SPEED_METHODS",
+    "cpu_model",
+    "environment_line",
+    "load_average",
+    "publish_report",
+    "time_conv2d",
+]
 
 SPEED_METHODS = {
     "conv2d": "cnnbook.ops.conv2d (shift and add)",
@@ -88,3 +103,77 @@ def time_conv2d(
         "naive_scale": scale,
         "tensorflow_version": tf.__version__,
     }
+
+
+# --------------------------------------------------------------------------- benchmark headers
+#: How a benchmark's header names the packages it reports (distribution -> shown name).
+PACKAGE_NAMES = {"numpy": "numpy", "tensorflow": "TensorFlow", "keras": "Keras"}
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), or what ``platform`` knows."""
+    import platform
+    from pathlib import Path
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def load_average() -> float:
+    """The 1-minute load average (NaN where the system has none): how busy the CPUs are."""
+    import os
+
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def environment_line(
+    packages: Sequence[str] = ("numpy", "tensorflow", "keras"),
+    extra: Sequence[str] = (),
+    when: datetime.datetime | None = None,
+) -> str:
+    """The line every benchmark result starts with: date, machine and versions.
+
+    ``measured 2026-12-01 03:40 UTC on <CPU model>, 2 CPUs, Linux 6.8 x86_64, Python
+    3.11.7, numpy 2.1.3, TensorFlow 2.19.0, Keras 3.9.2``, then ``extra`` (a browser's or
+    a sandbox's version, say). Versions are read from the installed distributions, so
+    nothing is imported (TensorFlow would only log noise); a missing one says so.
+    """
+    import datetime as _datetime
+    import os
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    when = when or _datetime.datetime.now(_datetime.timezone.utc)
+    parts = [
+        f"measured {when:%Y-%m-%d %H:%M} UTC on {cpu_model()}",
+        f"{os.cpu_count()} CPUs",
+        f"{platform.system()} {platform.release()} {platform.machine()}",
+        f"Python {platform.python_version()}",
+    ]
+    for package in packages:
+        try:
+            installed = version(package)
+        except PackageNotFoundError:
+            installed = "not installed"
+        parts.append(f"{PACKAGE_NAMES.get(package, package)} {installed}")
+    return ", ".join([*parts, *extra])
+
+
+def publish_report(text: str, save: Path | str | None = None) -> None:
+    """Print a benchmark's report and, if ``save`` names a file (``--save``), write it
+    there too (folders made as needed), saying where on stderr."""
+    import sys
+    from pathlib import Path
+
+    text = text.rstrip("\n") + "\n"
+    print(text, end="")
+    if save is not None:
+        path = Path(save)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"saved to {path}", file=sys.stderr)

@@ -54,6 +54,7 @@ __all__ = [
     "png_bytes",
     "to_display",
     "to_display_bytes",
+    "with_shared_script",
 ]
 
 DISPLAY_MAPPING = (
@@ -61,7 +62,6 @@ DISPLAY_MAPPING = (
 )
 WEIGHT_RANGE = (-5.0, 5.0)
 DEFAULT_PRESET = "vertical edges"
-MAX_PLAYGROUND_PIXELS = 1024 * 1024
 #: The sliders show a photo at most this many pixels on its longer side; a larger one is
 #: downscaled first, so that each slider move sends a bounded PNG (about 0.4 MB at most).
 MAX_SLIDER_SIDE = 640
@@ -71,7 +71,9 @@ OWN_PHOTO_HELP = (
     "For a photo of your own: np.asarray(PIL.Image.open(path).convert('L'), "
     "dtype=np.float32) / 255 gives a grey (height, width) array in [0, 1]"
 )
-#: A reader's own photo in the playground is shrunk to at most this many pixels a side.
+#: A photo in the playground, given in Python or dropped into the page, is shrunk to at
+#: most this many pixels a side (a 12 MP phone photo to 800x600), so the page stays small
+#: and each weight change filters a bounded number of pixels.
 MAX_UPLOAD_SIDE = 800
 PLAYGROUND_FILES = ("playground.js", "playground.css")
 
@@ -327,6 +329,14 @@ def _package_text(name: str) -> str:
     return (resources.files("cnnbook") / "playground" / name).read_text(encoding="utf-8")
 
 
+def with_shared_script(script: str) -> str:
+    """``script`` after ``web/shared.js``, what both widgets' scripts share (reading a
+    photo, making elements, setting up every widget on the page), as one script: the
+    widget's script still finds the element it sits in."""
+    shared = (resources.files("cnnbook") / "web" / "shared.js").read_text(encoding="utf-8")
+    return shared + "\n" + script
+
+
 def _script_safe(text: str) -> str:
     """Text that cannot close the ``<script>`` element it is placed in."""
     return text.replace("</", "<\\/")
@@ -345,32 +355,37 @@ def kernel_playground(
     ``playground.css`` inline: nothing is fetched when it is shown. The reader presses a
     preset or types weights, and the browser computes the same cross-correlation with
     "same" zero padding as ``conv2d`` and shows it under :func:`to_display`. Shown in a
-    notebook it runs in the output; glued into a book page it runs there too.
+    notebook it runs in the output; glued into a book page it runs there too. A photo
+    larger than :data:`MAX_UPLOAD_SIDE` a side is downscaled (area average, proportions
+    kept) and the input's caption says so; ``data-original-size`` keeps its size.
     """
     from IPython.display import HTML
 
-    photo = _check_photo(load_default_photo() if image is None else image)
+    given = _check_photo(load_default_photo() if image is None else image)
     _check_preset(preset)
-    if photo.size > MAX_PLAYGROUND_PIXELS:
-        raise ValueError(
-            f"image of shape {photo.shape} is too large for a page ({photo.size} pixels, at "
-            f"most {MAX_PLAYGROUND_PIXELS}); downscale it first"
-        )
+    photo = fit_for_sliders(given, MAX_UPLOAD_SIDE)
     height, width = photo.shape
+    downscaled = ""
+    if photo.shape != given.shape:
+        downscaled = (
+            f" The {given.shape[1]}x{given.shape[0]} photo is shown downscaled to {width}x{height}."
+        )
     source = "data:image/png;base64," + base64.b64encode(png_bytes(photo)).decode("ascii")
     data = json.dumps(
         {"presets": presets_as_lists(), "initial": preset, "maxUploadSide": MAX_UPLOAD_SIDE}
     )
     script, style = (_package_text(name) for name in PLAYGROUND_FILES)
+    script = with_shared_script(script)
     ident = f"cnnbook-playground-{uuid.uuid4().hex[:12]}"
     return HTML(
-        f'<div class="cnnbook-playground" id="{ident}">'
+        f'<div class="cnnbook-playground" id="{ident}" '
+        f'data-original-size="{given.shape[1]}x{given.shape[0]}">'
         f"<style>{style}</style>"
         f'<p class="cnnbook-playground-title">{html.escape(title)}</p>'
         '<div class="cnnbook-playground-row">'
         f'<figure><img class="cnnbook-playground-photo" src="{source}" width="{width}" '
         f'height="{height}" alt="{html.escape(alt, quote=True)}" loading="lazy">'
-        "<figcaption>Input: the photo, grey, values in [0, 1].</figcaption></figure>"
+        f"<figcaption>Input: the photo, grey, values in [0, 1].{downscaled}</figcaption></figure>"
         f'<figure><canvas class="cnnbook-playground-output" width="{width}" '
         f'height="{height}" role="img" aria-label="The photo filtered with the kernel below, '
         f'{DISPLAY_MAPPING}."></canvas>'
@@ -573,6 +588,7 @@ def model_explorer(
         ),
     }
     script, style = (explorer.package_text(name) for name in EXPLORER_FILES)
+    script = with_shared_script(script)
     title = title or f"Explore the trained network ({model.name})"
     ident = f"cnnbook-explorer-{uuid.uuid4().hex[:12]}"
     return HTML(

@@ -10,6 +10,7 @@ Which modules a question forbids (its reference code) is in ``FORBIDDEN``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,25 @@ FORBIDDEN: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# --------------------------------------------------------------------------- by hand
+def by_hand_question(
+    plan: Plan, question: str, expected: dict[str, np.ndarray], atol: float = 1e-6
+) -> None:
+    """A question whose answers are arrays worked out by hand, named as in the handout:
+    0.5 points for their shapes, 1.5 for their values (``atol=0``: exact)."""
+    probes = {name: plan.value(name) for name in expected}
+
+    @plan.check(question, 0.5, "shapes")
+    def _(answers: Answers):
+        for name, value in expected.items():
+            answers.array(probes[name], np.shape(value))
+
+    @plan.check(question, 1.5, "values")
+    def _(answers: Answers):
+        for name, value in expected.items():
+            expect_close(answers.array(probes[name]), value, name, atol)
+
+
 # --------------------------------------------------------------------------- 01
 def plan_01(rng: np.random.Generator) -> Plan:
     from cnnbook import ops
@@ -44,18 +64,15 @@ def plan_01(rng: np.random.Generator) -> Plan:
     plan = Plan()
     image = np.array([[1, 2, 0, 1], [0, 1, 3, 1], [2, 1, 0, 0], [1, 0, 1, 2]])
     kernel = np.array([[1, 0], [0, -1]])
-    valid, strided = plan.value("valid_by_hand"), plan.value("strided_by_hand")
-
-    @plan.check("q1", 0.5, "shapes")
-    def _(answers: Answers):
-        answers.array(valid, (3, 3)), answers.array(strided, (2, 2))
-
-    @plan.check("q1", 1.5, "values")
-    def _(answers: Answers):
-        expect_close(answers.array(valid), ops.conv2d(image, kernel), "valid_by_hand", 0)
-        expect_close(
-            answers.array(strided), ops.conv2d(image, kernel, stride=2), "strided_by_hand", 0
-        )
+    by_hand_question(
+        plan,
+        "q1",
+        {
+            "valid_by_hand": ops.conv2d(image, kernel),
+            "strided_by_hand": ops.conv2d(image, kernel, stride=2),
+        },
+        atol=0,
+    )
 
     sizes, same_pad = plan.value("sizes"), plan.value("same_pad")
 
@@ -129,22 +146,14 @@ def plan_02(rng: np.random.Generator) -> Plan:
 
     plan = Plan()
     step = np.array([[0, 0, 1, 1, 1]] * 5, dtype=float)
-    vertical, horizontal = plan.value("vertical_response"), plan.value("horizontal_response")
-
-    @plan.check("q1", 0.5, "shapes")
-    def _(answers: Answers):
-        answers.array(vertical, (3, 3)), answers.array(horizontal, (3, 3))
-
-    @plan.check("q1", 1.5, "values")
-    def _(answers: Answers):
-        expect_close(
-            answers.array(vertical), ops.conv2d(step, kernels.VERTICAL_EDGE), "vertical_response"
-        )
-        expect_close(
-            answers.array(horizontal),
-            ops.conv2d(step, kernels.HORIZONTAL_EDGE),
-            "horizontal_response",
-        )
+    by_hand_question(
+        plan,
+        "q1",
+        {
+            "vertical_response": ops.conv2d(step, kernels.VERTICAL_EDGE),
+            "horizontal_response": ops.conv2d(step, kernels.HORIZONTAL_EDGE),
+        },
+    )
 
     diagonal = plan.value("diagonal_kernel")
 
@@ -254,16 +263,12 @@ def plan_03(rng: np.random.Generator) -> Plan:
 
     plan = Plan()
     x = np.array([[1, 3, 2, 0], [4, 6, 5, 1], [0, 2, 9, 8], [7, 1, 3, 4]], dtype=float)
-    pooled, stride1 = plan.value("pooled_by_hand"), plan.value("stride1_by_hand")
-
-    @plan.check("q1", 0.5, "shapes")
-    def _(answers: Answers):
-        answers.array(pooled, (2, 2)), answers.array(stride1, (3, 3))
-
-    @plan.check("q1", 1.5, "values")
-    def _(answers: Answers):
-        expect_close(answers.array(pooled), ops.max_pool2d(x, 2, 2), "pooled_by_hand", 0)
-        expect_close(answers.array(stride1), ops.max_pool2d(x, 2, 1), "stride1_by_hand", 0)
+    by_hand_question(
+        plan,
+        "q1",
+        {"pooled_by_hand": ops.max_pool2d(x, 2, 2), "stride1_by_hand": ops.max_pool2d(x, 2, 1)},
+        atol=0,
+    )
 
     example = plan.call("max_pool2d", x)
     plan.check("q2", 1.0, "the example")(_all_close([(example, ops.max_pool2d(x, 2, 2), "x")]))
@@ -307,6 +312,41 @@ def plan_03(rng: np.random.Generator) -> Plan:
     return plan
 
 
+# --------------------------------------------------------------------------- model questions
+def model_question(
+    plan: Plan,
+    question: str,
+    probe: str,
+    load: Callable[[bytes], Any],
+    build_check: tuple[float, str],
+    train_check: tuple[float, str],
+    train: Callable[[Any], None],
+    seed: int,
+) -> None:
+    """The two checks of a question whose answer is a model the student's code builds.
+
+    ``probe`` is the plan's ``plan.model(...)`` probe. The first check loads the saved
+    model with ``load`` (within its budget, through ``models.load_model``: only
+    layers, never the student's code) and checks it; the second trains a fresh copy of
+    that architecture (new weights, seeded: nothing trained in the sandbox is kept) with
+    ``train``, whose ``expect`` calls give the verdict.
+    """
+
+    @plan.check(question, *build_check)
+    def _(answers: Answers):
+        load(answers.model_file(probe))
+
+    @plan.check(question, *train_check)
+    def _(answers: Answers):
+        import keras
+
+        from .models import fresh_copy
+
+        model = load(answers.model_file(probe))
+        keras.utils.set_random_seed(seed)
+        train(fresh_copy(model))
+
+
 # --------------------------------------------------------------------------- 04
 def plan_04(rng: np.random.Generator) -> Plan:
     plan = Plan()
@@ -335,27 +375,14 @@ def plan_04(rng: np.random.Generator) -> Plan:
         for name, count in params(answers).items():
             expect(count == model.get_layer(name).count_params(), f"{name} is not {count}")
 
-    small = plan.model("build_small_model")
-
-    @plan.check("q2", 1.0, "shape and budget")
-    def _(answers: Answers):
-        small_model(answers.model_file(small))
-
-    @plan.check("q2", 3.0, "accuracy after short training")
-    def _(answers: Answers):
-        import keras
-
+    def train_and_test(model) -> None:
         from cnnbook import mnist
         from cnnbook.data import load_mnist
 
-        from .models import fresh_copy
-
-        model = small_model(answers.model_file(small))
         (train_images, train_labels), (test_images, test_labels) = load_mnist()
-        keras.utils.set_random_seed(0)
         # The handout's promise: trained with the book's recipe (rmsprop, batches of 64),
         # whatever optimizer the student compiled it with.
-        model = mnist.compile_mnist_convnet(fresh_copy(model))
+        model = mnist.compile_mnist_convnet(model)
         mnist.train(
             model,
             mnist.preprocess(train_images[:12_000]),
@@ -366,32 +393,56 @@ def plan_04(rng: np.random.Generator) -> Plan:
         _, accuracy = model.evaluate(mnist.preprocess(test_images), test_labels, verbose=0)
         expect(accuracy >= 0.92, f"test accuracy {accuracy:.3f}; it needs at least 0.92")
 
+    model_question(
+        plan,
+        "q2",
+        plan.model("build_small_model"),
+        small_model,
+        (1.0, "shape and budget"),
+        (3.0, "accuracy after short training"),
+        train_and_test,
+        seed=0,
+    )
     return plan
 
 
-#: Multiply-adds per image the grader trains at most (assignment 4, assignment 5).
-MAX_MACS_04 = 30_000_000
-MAX_MACS_05 = 300_000_000
+#: Parameters a submitted model stays under, and multiply-adds per image the grader trains
+#: at most (assignment 4, assignment 5).
+MAX_PARAMS_04, MAX_MACS_04 = 20_000, 30_000_000
+MAX_PARAMS_05, MAX_MACS_05 = 100_000, 300_000_000
 
 
 def small_model(data: bytes):
-    import keras
-
-    from .models import load_model
-
-    model = load_model(data, max_params=20_000, max_macs=MAX_MACS_04)
+    model = submitted_model(data, MAX_PARAMS_04, MAX_MACS_04, output_shape=(10,), what="the model")
     expect(tuple(model.input_shape[1:]) == (28, 28, 1), f"input {model.input_shape}")
-    expect(tuple(model.output_shape[1:]) == (10,), f"output {model.output_shape}")
-    expect(
-        any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers),
-        "the model needs at least one Conv2D layer",
-    )
-    expect(model.count_params() < 20_000, f"{model.count_params():,} parameters")
     probabilities = np.asarray(model(np.zeros((2, 28, 28, 1), "float32")))
     expect(
         bool(np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)),
         "the outputs must be softmax probabilities",
     )
+    return model
+
+
+def submitted_model(
+    data: bytes, max_params: int, max_macs: int, output_shape: tuple[int, ...], what: str
+):
+    """A student's saved model, loaded within its budget (``models.load_model`` refuses a
+    larger one before building it), with the checks every model question makes: its
+    output shape, at least one Conv2D layer, fewer than ``max_params`` parameters."""
+    import keras
+
+    from .models import load_model
+
+    model = load_model(data, max_params=max_params, max_macs=max_macs)
+    expect(
+        tuple(model.output_shape[1:]) == output_shape,
+        f"output {model.output_shape}, not (None, {', '.join(map(str, output_shape))})",
+    )
+    expect(
+        any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers),
+        f"{what} needs at least one Conv2D layer",
+    )
+    expect(model.count_params() < max_params, f"{model.count_params():,} parameters")
     return model
 
 
@@ -421,21 +472,9 @@ def plan_05(rng: np.random.Generator) -> Plan:
         for name in names:
             expect(abs(answers.number(probes[name]) - expected[name]) < 1e-6, name)
 
-    rung = plan.model("build_my_rung", (94, 125, 3))
-
-    @plan.check("q2", 1.0, "builds")
-    def _(answers: Answers):
-        my_rung(answers.model_file(rung))
-
-    @plan.check("q2", 2.0, "trains on a small sample")
-    def _(answers: Answers):
-        import keras
-
+    def train_a_little(model) -> None:
         from cnnbook import ladder, photos
 
-        from .models import fresh_copy
-
-        model = my_rung(answers.model_file(rung))
         shape = (94, 125)
         train = photos.cats_and_dogs_photos("train", limit=64, seed=1)
         validation = photos.cats_and_dogs_photos("validation", limit=32, seed=1)
@@ -445,8 +484,6 @@ def plan_05(rng: np.random.Generator) -> Plan:
         validation_data = photos.photo_dataset(
             validation.paths, validation.labels, shape, batch_size=16
         )
-        keras.utils.set_random_seed(1)
-        model = fresh_copy(model)
         row = ladder.measure_rung(model, train_data, validation_data, num_epochs=6)
         losses = row["history"]["loss"]
         expect(bool(np.all(np.isfinite(losses))), f"the training loss is not finite: {losses}")
@@ -454,22 +491,22 @@ def plan_05(rng: np.random.Generator) -> Plan:
         predicted, _ = ladder.predict_scores(model, validation_data)
         expect(bool(np.all((predicted >= 0) & (predicted <= 1))), "scores outside [0, 1]")
 
+    model_question(
+        plan,
+        "q2",
+        plan.model("build_my_rung", (94, 125, 3)),
+        my_rung,
+        (1.0, "builds"),
+        (2.0, "trains on a small sample"),
+        train_a_little,
+        seed=1,
+    )
     return plan
 
 
 def my_rung(data: bytes):
-    import keras
-
-    from .models import load_model
-
-    model = load_model(data, max_params=100_000, max_macs=MAX_MACS_05)
-    expect(tuple(model.output_shape[1:]) == (1,), f"output {model.output_shape}, not (None, 1)")
+    model = submitted_model(data, MAX_PARAMS_05, MAX_MACS_05, output_shape=(1,), what="the rung")
     expect(model.optimizer is not None and model.loss is not None, "the model is not compiled")
-    expect(
-        any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers),
-        "the rung needs at least one Conv2D layer",
-    )
-    expect(model.count_params() < 100_000, f"{model.count_params():,} parameters")
     return model
 
 

@@ -24,9 +24,15 @@ characters for 4 bytes (:func:`encode_85`; base64 would take 5.33).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = [
     "ALPHABET_85",
@@ -119,12 +125,12 @@ class _Packer:
         self.size += len(data) + padding
         return offset
 
-    def vector(self, values) -> dict:
+    def vector(self, values: ArrayLike) -> dict[str, Any]:
         """A float32 array (biases, scales): ``{"offset", "length", "dtype"}``."""
         array = np.ascontiguousarray(values, dtype="<f4").ravel()
         return {"offset": self._add(array.tobytes()), "length": int(array.size), "dtype": "float32"}
 
-    def kernel(self, values) -> dict:
+    def kernel(self, values: ArrayLike) -> dict[str, Any]:
         """A weight array whose last axis is the output channel, in the chosen encoding."""
         array = np.asarray(values, dtype=np.float32)
         if self.encoding == "float32":
@@ -145,7 +151,7 @@ class _Packer:
         return b"".join(self.chunks)
 
 
-def _decode(blob: bytes, entry: dict) -> np.ndarray:
+def _decode(blob: bytes, entry: dict[str, Any]) -> np.ndarray:
     """The float32 values an entry of the packed weights stands for (as the page sees them)."""
     dtype = "<f4" if entry["dtype"] == "float32" else "<i2"
     values = np.frombuffer(blob, dtype=dtype, count=entry["length"], offset=entry["offset"])
@@ -156,7 +162,7 @@ def _decode(blob: bytes, entry: dict) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- layers
-def _unsupported(layer, why: str) -> ValueError:
+def _unsupported(layer: keras.layers.Layer, why: str) -> ValueError:
     return ValueError(
         f"layer {layer.name!r} ({type(layer).__name__}) cannot be shown in the page: {why}. "
         "The explorer computes Input, Rescaling, Conv2D, MaxPooling2D, AveragePooling2D, "
@@ -165,13 +171,13 @@ def _unsupported(layer, why: str) -> ValueError:
     )
 
 
-def _pair(value) -> tuple[int, int]:
+def _pair(value: int | Sequence[int]) -> tuple[int, int]:
     if isinstance(value, (int, np.integer)):
         return int(value), int(value)
     return int(value[0]), int(value[1])
 
 
-def _activation_name(layer) -> str:
+def _activation_name(layer: keras.layers.Layer) -> str:
     activation = getattr(layer, "activation", None)
     name = getattr(activation, "__name__", None) or str(activation)
     return {"linear": "linear", "relu": "relu", "sigmoid": "sigmoid", "softmax": "softmax"}.get(
@@ -179,7 +185,7 @@ def _activation_name(layer) -> str:
     )
 
 
-def _check_channels_last(layer) -> None:
+def _check_channels_last(layer: keras.layers.Layer) -> None:
     data_format = getattr(layer, "data_format", "channels_last")
     if data_format not in (None, "channels_last"):
         raise _unsupported(layer, f"data_format={data_format!r}; only channels_last is")
@@ -197,7 +203,13 @@ def _same_padding(size: int, kernel: int, stride: int) -> int:
     return total // 2
 
 
-def _window_spec(layer, kernel: tuple[int, int], strides, padding: str, shape) -> dict:
+def _window_spec(
+    layer: keras.layers.Layer,
+    kernel: tuple[int, int],
+    strides: int | Sequence[int],
+    padding: str,
+    shape: Sequence[int],
+) -> dict[str, Any]:
     if padding not in ("valid", "same"):
         raise _unsupported(layer, f"padding={padding!r}; only 'valid' and 'same' are")
     stride_h, stride_w = _pair(strides)
@@ -222,7 +234,9 @@ def _window_spec(layer, kernel: tuple[int, int], strides, padding: str, shape) -
     }
 
 
-def _describe_layer(layer, shape: list[int], packer: _Packer) -> dict | None:
+def _describe_layer(
+    layer: keras.layers.Layer, shape: list[int], packer: _Packer
+) -> dict[str, Any] | None:
     """One layer's spec (None for an identity), its output shape under ``outputShape``."""
     kind = type(layer).__name__
     if kind in IDENTITY_LAYERS:
@@ -329,7 +343,7 @@ def _describe_layer(layer, shape: list[int], packer: _Packer) -> dict | None:
     raise _unsupported(layer, "the explorer has no rule for this kind of layer")
 
 
-def _chain(model) -> list:
+def _chain(model: keras.Model) -> list[keras.layers.Layer]:
     """The model's layers in order, nested Sequential blocks opened; a branch is an error."""
     import keras
 
@@ -364,7 +378,7 @@ def _chain(model) -> list:
     return layers
 
 
-def describe_model(model, encoding: str = "auto") -> tuple[dict, bytes]:
+def describe_model(model: keras.Model, encoding: str = "auto") -> tuple[dict[str, Any], bytes]:
     """The JSON-ready description of ``model`` and its packed weights (see the module doc).
 
     ``encoding`` is "float32", "int16" (kernels as int16 with a scale per output channel)
@@ -431,7 +445,7 @@ def _activate(values: np.ndarray, name: str) -> np.ndarray:
     return values
 
 
-def forward(description: dict, blob: bytes, image) -> list[np.ndarray]:
+def forward(description: dict[str, Any], blob: bytes, image: ArrayLike) -> list[np.ndarray]:
     """Every layer's output for one image, computed from the description as the page does."""
     values: np.ndarray = np.asarray(image, dtype=np.float64)
     if list(values.shape) != description["inputShape"]:

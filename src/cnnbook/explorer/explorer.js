@@ -26,9 +26,10 @@
 (function () {
   "use strict";
 
+  var element = window.cnnbookShared.element; // web/shared.js, inlined before this
+
   var READY = "data-cnnbook-ready";
   var MAX_PHOTO_SIDE = 1024; // larger photos are first shrunk by the browser (speed)
-  var MAX_FILE_BYTES = 50 * 1024 * 1024;
 
   // ------------------------------------------------------------------ weights
   /* Bytes from the text cnnbook.explorer.encode_85 wrote: 5 characters for 4 bytes. */
@@ -373,12 +374,6 @@
     context.putImageData(picture, 0, 0);
   }
 
-  function element(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
 
   function percent(p) {
     return (100 * p).toFixed(p >= 0.9995 || p < 0.0005 ? 0 : 1) + "%";
@@ -684,40 +679,15 @@
 
     function readPhotoFile(file) {
       status.classList.remove("cnnbook-explorer-error");
-      if (!file.type || file.type.indexOf("image/") !== 0) {
-        showError("\u201c" + file.name + "\u201d is not an image (" +
-          (file.type || "unknown type") + "): choose a photo, such as a JPEG or PNG file.");
-        return;
-      }
-      if (file.size > MAX_FILE_BYTES) {
-        showError("\u201c" + file.name + "\u201d is larger than 50 MB: choose a smaller photo.");
-        return;
-      }
-      var url = URL.createObjectURL(file);
-      var image = new Image();
-      image.onload = function () {
+      window.cnnbookShared.readImageFile(file, function (image) {
         usePhoto(image, file.name);
-        URL.revokeObjectURL(url);
-      };
-      image.onerror = function () {
-        URL.revokeObjectURL(url);
-        showError("Your browser cannot read \u201c" + file.name + "\u201d as an image: " +
-          "try a JPEG or PNG photo.");
-      };
-      image.src = url;
+      }, showError);
     }
 
     function usePhoto(image, name) {
-      var shrink = Math.min(1, MAX_PHOTO_SIDE / Math.max(image.naturalWidth, image.naturalHeight));
-      var w = Math.max(1, Math.round(image.naturalWidth * shrink));
-      var h = Math.max(1, Math.round(image.naturalHeight * shrink));
-      var scratch = document.createElement("canvas");
-      scratch.width = w; scratch.height = h;
-      var context = scratch.getContext("2d");
-      context.imageSmoothingQuality = "high";
-      context.drawImage(image, 0, 0, w, h);
-      var rgba = context.getImageData(0, 0, w, h).data;
-      input = photoInput(rgba, h, w);
+      var shrunk = window.cnnbookShared.drawShrunk(image, MAX_PHOTO_SIDE, 1);
+      var rgba = shrunk.context.getImageData(0, 0, shrunk.width, shrunk.height).data;
+      input = photoInput(rgba, shrunk.height, shrunk.width);
       status.textContent = "Showing your photo \u201c" + name + "\u201d (" + image.naturalWidth +
         " x " + image.naturalHeight + " pixels), resized to " + H + " x " + W + ".";
       root.setAttribute("data-photo", name);
@@ -739,26 +709,8 @@
     }
 
     function wireDropAndPaste(zone) {
-      ["dragenter", "dragover"].forEach(function (name) {
-        zone.addEventListener(name, function (event) {
-          event.preventDefault();
-          zone.classList.add("cnnbook-explorer-dragging");
-        });
-      });
-      ["dragleave", "drop"].forEach(function (name) {
-        zone.addEventListener(name, function () {
-          zone.classList.remove("cnnbook-explorer-dragging");
-        });
-      });
-      zone.addEventListener("drop", function (event) {
-        event.preventDefault();
-        var files = event.dataTransfer && event.dataTransfer.files;
-        if (files && files[0]) readPhotoFile(files[0]);
-      });
-      root.addEventListener("paste", function (event) {
-        var items = (event.clipboardData && event.clipboardData.files) || [];
-        if (items[0]) { event.preventDefault(); readPhotoFile(items[0]); }
-      });
+      window.cnnbookShared.acceptDropAndPaste(
+        zone, root, "cnnbook-explorer-dragging", readPhotoFile);
       zone.addEventListener("keydown", function (event) {
         if (event.target === zone && (event.key === "Enter" || event.key === " ")) {
           event.preventDefault();
@@ -786,23 +738,9 @@
     root.setAttribute(READY, "yes");
   }
 
-  function setupAll() {
-    var roots = document.querySelectorAll(".cnnbook-explorer:not([" + READY + "])");
-    for (var k = 0; k < roots.length; k++) setup(roots[k]);
-    return roots.length;
-  }
-
-  // As the playground: the explorer this script sits in first, then any other; some
-  // notebook front ends run an output's script before attaching it, so look again.
-  var here = document.currentScript && document.currentScript.closest(".cnnbook-explorer");
-  if (here) setup(here);
-  var found = setupAll();
-  if (!here && found === 0) {
-    var tries = 0;
-    var timer = setInterval(function () {
-      if (setupAll() > 0 || ++tries >= 50) clearInterval(timer);
-    }, 100);
-  }
+  // As the playground: the explorer this script sits in first, then any other.
+  var setupAll = window.cnnbookShared.setUpEvery(
+    ".cnnbook-explorer", READY, setup, document.currentScript);
   window.cnnbookExplorer = {
     decode85: decode85, prepareModel: prepareModel, run: run, resize: resize,
     centreDrawing: centreDrawing,

@@ -22,8 +22,9 @@
 (function () {
   "use strict";
 
+  var element = window.cnnbookShared.element; // web/shared.js, inlined before this
+
   var READY = "data-cnnbook-ready";
-  var MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
 
   /* Cross-correlation of a grey image (Float64Array, row-major) with a 3x3 kernel
    * (array of 3 rows of 3 numbers), zero padding, output of the same size. */
@@ -66,12 +67,6 @@
     return "transparent";
   }
 
-  function element(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
 
   function setup(root) {
     if (root.getAttribute(READY)) return;
@@ -224,30 +219,10 @@
     }
 
     function useFile(file) {
-      if (!file.type || file.type.indexOf("image/") !== 0) {
-        say("\u201c" + file.name + "\u201d is not an image (" + (file.type || "unknown type") +
-          "): choose a photo, such as a JPEG or PNG file.", true);
-        return;
-      }
-      if (file.size > MAX_UPLOAD_BYTES) {
-        say("\u201c" + file.name + "\u201d is larger than 50 MB: choose a smaller photo.", true);
-        return;
-      }
-      var url = URL.createObjectURL(file);
-      var image = new Image();
-      image.onload = function () {
-        URL.revokeObjectURL(url);
-        var side = Math.max(image.naturalWidth, image.naturalHeight);
-        var shrink = Math.min(1, (data.maxUploadSide || 800) / side);
-        var w = Math.max(3, Math.round(image.naturalWidth * shrink));
-        var h = Math.max(3, Math.round(image.naturalHeight * shrink));
-        var scratch = document.createElement("canvas");
-        scratch.width = w;
-        scratch.height = h;
-        var context = scratch.getContext("2d");
-        context.imageSmoothingQuality = "high";
-        context.drawImage(image, 0, 0, w, h);
-        var picture = context.getImageData(0, 0, w, h);
+      window.cnnbookShared.readImageFile(file, function (image) {
+        var shrunk = window.cnnbookShared.drawShrunk(image, data.maxUploadSide || 800, 3);
+        var w = shrunk.width, h = shrunk.height;
+        var picture = shrunk.context.getImageData(0, 0, w, h);
         var rgba = picture.data;
         for (var p = 0; p < w * h; p++) {
           var grey = Math.round((rgba[4 * p] * 299 + rgba[4 * p + 1] * 587 +
@@ -255,48 +230,27 @@
           rgba[4 * p] = rgba[4 * p + 1] = rgba[4 * p + 2] = grey;
           rgba[4 * p + 3] = 255;
         }
-        context.putImageData(picture, 0, 0);
+        shrunk.context.putImageData(picture, 0, 0);
         photo.width = w;
         photo.height = h;
         photo.alt = "Your photo \u201c" + file.name +
           "\u201d, in grey, the input of the playground.";
-        photo.src = scratch.toDataURL("image/png");
+        photo.src = shrunk.canvas.toDataURL("image/png");
+        var shrank = w < image.naturalWidth || h < image.naturalHeight;
         say("Filtering your photo \u201c" + file.name + "\u201d (" + image.naturalWidth + " x " +
-          image.naturalHeight + " pixels" + (shrink < 1 ? ", shrunk to " + w + " x " + h : "") +
+          image.naturalHeight + " pixels" + (shrank ? ", shrunk to " + w + " x " + h : "") +
           "), in grey. It stays in your browser.");
-      };
-      image.onerror = function () {
-        URL.revokeObjectURL(url);
-        say("Your browser cannot read \u201c" + file.name + "\u201d as an image: try a JPEG " +
-          "or PNG photo.", true);
-      };
-      image.src = url;
+      }, function (message) {
+        say(message, true);
+      });
     }
 
     if (fileInput) {
       fileInput.addEventListener("change", function () {
         if (fileInput.files && fileInput.files[0]) useFile(fileInput.files[0]);
       });
-      root.addEventListener("dragover", function (event) {
-        event.preventDefault();
-        root.classList.add("cnnbook-playground-dragging");
-      });
-      root.addEventListener("dragleave", function () {
-        root.classList.remove("cnnbook-playground-dragging");
-      });
-      root.addEventListener("drop", function (event) {
-        event.preventDefault();
-        root.classList.remove("cnnbook-playground-dragging");
-        var files = event.dataTransfer && event.dataTransfer.files;
-        if (files && files[0]) useFile(files[0]);
-      });
-      root.addEventListener("paste", function (event) {
-        var files = event.clipboardData && event.clipboardData.files;
-        if (files && files[0]) {
-          event.preventDefault();
-          useFile(files[0]);
-        }
-      });
+      window.cnnbookShared.acceptDropAndPaste(
+        root, root, "cnnbook-playground-dragging", useFile);
     }
 
     showKernel(data.initial);
@@ -304,25 +258,9 @@
     if (photo.complete && photo.naturalWidth > 0) readPhoto();
   }
 
-  /* Set up every playground on the page that is not set up yet; return how many. */
-  function setupAll() {
-    var roots = document.querySelectorAll(".cnnbook-playground:not([" + READY + "])");
-    for (var k = 0; k < roots.length; k++) setup(roots[k]);
-    return roots.length;
-  }
-
-  // First the playground this script sits in (it may live in a notebook output rather
-  // than in the page's own HTML), then any other on the page. Some notebook front ends
-  // run an output's scripts before they attach the output to the page; then nothing is
-  // found yet, and we look again for a few seconds.
-  var here = document.currentScript && document.currentScript.closest(".cnnbook-playground");
-  if (here) setup(here);
-  var found = setupAll();
-  if (!here && found === 0) {
-    var tries = 0;
-    var timer = setInterval(function () {
-      if (setupAll() > 0 || ++tries >= 50) clearInterval(timer);
-    }, 100);
-  }
+  // First the playground this script sits in, then any other on the page (see
+  // cnnbookShared.setUpEvery, in cnnbook/web/shared.js).
+  var setupAll = window.cnnbookShared.setUpEvery(
+    ".cnnbook-playground", READY, setup, document.currentScript);
   window.cnnbookPlayground = { convolveSame: convolveSame, displayByte: displayByte, setupAll: setupAll };
 })();
