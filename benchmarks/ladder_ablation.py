@@ -88,10 +88,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     parser.add_argument("--save", type=Path, help="write the text report here")
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the runs --json holds already (measured under the same budget)",
+    )
     args = parser.parse_args(argv)
     book = ladder_runs.book_photos()
     env = ladder_runs.environment()
-    records: list[dict] = []
+    records: list[dict] = (
+        ladder_runs.earlier_records(args.json, "variants", env) if args.append else []
+    )
     for seed in args.seeds:
         for name in args.variants:
             resize, switches = VARIANTS[name]

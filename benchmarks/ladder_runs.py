@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 import cnnbook  # noqa: E402
-from cnnbook import data, ladder, photos  # noqa: E402
+from cnnbook import data, ladder, photos, timing  # noqa: E402
 
 LISTING_SEED = 42  # the lab's seed for listing the photos and counting their shapes
 SHAPE_SAMPLE_SIZE = 300
@@ -112,6 +112,7 @@ def train_and_score(
     import keras
 
     max_epochs, patience, min_epochs, _ = budget()
+    started, load_at_start = environment()["date"], round(timing.load_average(), 1)
     cnnbook.set_seed(seed)
     train_data = book.data("train", resize, seed)
     model = ladder.build_for_budget(
@@ -133,6 +134,8 @@ def train_and_score(
     record = {
         "rung": number,
         "seed": seed,
+        "date": started,
+        "load_average_at_start": load_at_start,
         "test_accuracy": row["test_accuracy"],
         "test_accuracy_at_0.5": row["test_accuracy_at_0.5"],
         "threshold": row["best_threshold"],
@@ -186,8 +189,6 @@ def environment() -> dict:
     """What a result was measured on: the benchmarks' one header line, and its parts."""
     from datetime import datetime, timezone
 
-    from cnnbook import timing
-
     max_epochs, patience, min_epochs, limit = budget()
     when = datetime.fromtimestamp(time.time(), timezone.utc)
     return {
@@ -202,6 +203,25 @@ def environment() -> dict:
         "min_epochs": min_epochs,
         "photos_per_split": "all" if limit is None else limit,
     }
+
+
+BUDGET_KEYS = ("max_epochs", "patience", "min_epochs", "photos_per_split", "quick_mode")
+
+
+def earlier_records(path: Path | None, key: str, env: dict) -> list[dict]:
+    """The records a results file holds already (``--append``), if they were measured
+    under this same budget; a file measured under another budget is refused."""
+    if path is None or not path.exists():
+        return []
+    found = json.loads(path.read_text())
+    before = found.get("environment", {})
+    differ = [name for name in BUDGET_KEYS if before.get(name) != env[name]]
+    if differ:
+        raise SystemExit(
+            f"{path} was measured under another budget ({', '.join(differ)} differ): "
+            "write to a new file instead of appending"
+        )
+    return list(found.get(key, []))
 
 
 def write_json(path: Path | None, key: str, records: list[dict], env: dict) -> None:

@@ -90,11 +90,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     parser.add_argument("--save", type=Path, help="write the text report here")
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="keep the runs --json holds already (measured under the same budget)",
+    )
     args = parser.parse_args(argv)
     extra_test = ladder_runs.folder_photos(args.test_dir) if args.test_dir else None
     book = ladder_runs.book_photos()
     env = ladder_runs.environment()
-    records: list[dict] = []
+    records: list[dict] = (
+        ladder_runs.earlier_records(args.json, "rungs", env) if args.append else []
+    )
     for seed in args.seeds:
         for number in args.rungs:
             print(f"rung {number}, seed {seed} ...", file=sys.stderr, flush=True)

@@ -59,6 +59,18 @@ def test_ladder_seeds_scores_a_readers_folder_and_writes_the_promised_json(
     assert "QUICK MODE" in capsys.readouterr().out
 
 
+def test_append_keeps_earlier_runs_of_the_same_budget_and_refuses_another(tmp_path):
+    runs = _script("ladder_runs")
+    env = runs.environment()
+    path = tmp_path / "seeds.json"
+    assert runs.earlier_records(path, "rungs", env) == []  # nothing yet
+    runs.write_json(path, "rungs", [{"rung": 6, "seed": 1}], env)
+    assert runs.earlier_records(path, "rungs", env) == [{"rung": 6, "seed": 1}]
+    other = {**env, "max_epochs": env["max_epochs"] + 1}
+    with pytest.raises(SystemExit, match="max_epochs"):
+        runs.earlier_records(path, "rungs", other)
+
+
 def test_ladder_seeds_refuses_a_folder_without_cats_and_dogs(tmp_path):
     with pytest.raises(SystemExit):
         _script("ladder_seeds").main(["--rungs", "9"])

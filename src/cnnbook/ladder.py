@@ -34,10 +34,12 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TextIO
 
 import keras
 import numpy as np
 from keras import layers
+from numpy.typing import ArrayLike
 
 from cnnbook import metrics
 
@@ -66,7 +68,7 @@ def _inputs(input_shape: Sequence[int]) -> keras.KerasTensor:
     return keras.Input(shape=input_shape, name="photo")
 
 
-def _conv_stack(x, filters: Sequence[int]):
+def _conv_stack(x: keras.KerasTensor, filters: Sequence[int]) -> keras.KerasTensor:
     """Conv2D (3x3, ReLU) then 2x2 max pooling, once per entry of ``filters``."""
     for index, count in enumerate(filters, start=1):
         x = layers.Conv2D(count, 3, activation="relu", name=f"conv{index}")(x)
@@ -74,7 +76,7 @@ def _conv_stack(x, filters: Sequence[int]):
     return x
 
 
-def _dense_head(x, units: Sequence[int]):
+def _dense_head(x: keras.KerasTensor, units: Sequence[int]) -> keras.KerasTensor:
     """Flatten, dense ReLU layers of ``units``, then one sigmoid output (dog = 1)."""
     x = layers.Flatten(name="flatten")(x)
     for index, count in enumerate(units, start=1):
@@ -154,7 +156,9 @@ def augmentation(seed: int | None = None) -> keras.Sequential:
     )
 
 
-def _conv_bn_relu(x, filters: int, name: str, strides: int = 1, batch_norm: bool = True):
+def _conv_bn_relu(
+    x: keras.KerasTensor, filters: int, name: str, strides: int = 1, batch_norm: bool = True
+) -> keras.KerasTensor:
     """3x3 convolution, batch normalisation (its bias replaces the convolution's), ReLU.
 
     Layers ``{name}_conv``, ``{name}_bn``, ``{name}_relu``; without batch norm, one
@@ -386,7 +390,7 @@ def build_for_budget(
     steps_per_epoch: int,
     seed: int | None = None,
     peak_learning_rate: float = MODERN_PEAK_LEARNING_RATE,
-    **modern_options,
+    **modern_options: Any,
 ) -> keras.Model:
     """Rung ``number`` as the lab trains it: rungs 1-5 as built; rung 6 with its learning
     rate following ``modern_schedule`` over ``max_epochs * steps_per_epoch`` steps (and
@@ -431,23 +435,27 @@ def rung(number: int) -> Rung:
 class EpochTimer(keras.callbacks.Callback):
     """Seconds spent training in each epoch (the validation pass is not counted)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.seconds: list[float] = []
         self._start: float | None = None
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
 
-    def _stop(self):
+    def _stop(self) -> None:
         if self._start is not None:
             self.seconds.append(time.perf_counter() - self._start)
             self._start = None
 
-    def on_test_begin(self, logs=None):  # validation starts: training of this epoch is over
+    def on_test_begin(
+        self, logs: dict | None = None
+    ) -> None:  # validation starts: training of this epoch is over
         self._stop()
 
-    def on_epoch_end(self, epoch, logs=None):  # no validation this epoch
+    def on_epoch_end(
+        self, epoch: int, logs: dict | None = None
+    ) -> None:  # no validation this epoch
         self._stop()
 
 
@@ -458,16 +466,16 @@ class EpochProgress(keras.callbacks.Callback):
     (``stderr_output: remove`` in ``_config.yml``), so the page does not carry it.
     """
 
-    def __init__(self, label: str, max_epochs: int, stream=None):
+    def __init__(self, label: str, max_epochs: int, stream: TextIO | None = None) -> None:
         super().__init__()
         self.label, self.max_epochs = label, max_epochs
         self.stream = stream
         self._start = 0.0
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._start = time.perf_counter()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         shown = "  ".join(
             f"{key} {logs[key]:.3f}" for key in ("loss", "val_loss", "val_accuracy") if key in logs
@@ -485,11 +493,11 @@ class BudgetStopping(keras.callbacks.EarlyStopping):
     """Early stopping on the validation loss, best weights restored, never before
     ``min_epochs`` (the best epoch is still looked for among all of them)."""
 
-    def __init__(self, patience: int, min_epochs: int = 1):
+    def __init__(self, patience: int, min_epochs: int = 1) -> None:
         super().__init__(monitor="val_loss", patience=patience, restore_best_weights=True)
         self.min_epochs = int(min_epochs)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         super().on_epoch_end(epoch, logs)
         if epoch + 1 < self.min_epochs and self.model.stop_training:
             self.model.stop_training = False  # too early: keep going, keep the best
@@ -505,17 +513,17 @@ class InferenceAccuracy(keras.callbacks.Callback):
     on un-augmented training photos, so a gap between the two curves is overfitting.
     """
 
-    def __init__(self, dataset, key: str = "train_accuracy"):
+    def __init__(self, dataset: Any, key: str = "train_accuracy") -> None:
         super().__init__()
         self.dataset, self.key = dataset, key
         self.values: list[float] = []
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         scores, labels = predict_scores(self.model, self.dataset)
         self.values.append(metrics.accuracy_at(scores, labels, 0.5))
 
 
-def _as_batches(data, batch_size: int = 32, shuffle: bool = False):
+def _as_batches(data: Any, batch_size: int = 32, shuffle: bool = False) -> Any:
     """A tf.data dataset of (images, labels) batches, also from an ``(x, y)`` pair."""
     import tensorflow as tf
 
@@ -541,7 +549,7 @@ def _as_batches(data, batch_size: int = 32, shuffle: bool = False):
     )
 
 
-def _check_binary_labels(labels) -> None:
+def _check_binary_labels(labels: ArrayLike) -> None:
     values = np.unique(np.asarray(labels))
     if not np.all(np.isin(values, (0.0, 1.0))):
         raise ValueError(
@@ -550,11 +558,11 @@ def _check_binary_labels(labels) -> None:
         )
 
 
-def _with_label_check(dataset):
+def _with_label_check(dataset: Any) -> Any:
     """The dataset, checking each batch's labels are 0 or 1 as it passes (cheap)."""
     import tensorflow as tf
 
-    def check(images, labels):
+    def check(images: Any, labels: Any) -> tuple[Any, Any]:
         ok = tf.reduce_all((labels == 0) | (labels == 1))
         with tf.control_dependencies([tf.debugging.Assert(ok, [_LABEL_ERROR])]):
             return images, tf.identity(labels)
@@ -565,7 +573,7 @@ def _with_label_check(dataset):
 _LABEL_ERROR = "cnnbook: labels must be 0 (cat) or 1 (dog)"
 
 
-def _check_model(model, train_data) -> None:
+def _check_model(model: keras.Model, train_data: Any) -> None:
     """Build the model if it has no input yet, and check it ends in one score in [0, 1]."""
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a keras.Model, not {type(model).__name__}")
@@ -600,7 +608,7 @@ def _check_model(model, train_data) -> None:
         )
 
 
-def predict_scores(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
+def predict_scores(model: keras.Model, dataset: Any) -> tuple[np.ndarray, np.ndarray]:
     """The model's scores and the true labels, batch by batch, in one pass.
 
     ``dataset`` is a dataset of (images, labels) batches or an (images, labels) pair.
@@ -623,10 +631,10 @@ def saved_size_bytes(model: keras.Model) -> int:
         return os.path.getsize(path)
 
 
-def score_row(scores, labels, threshold: float, prefix: str) -> dict:
+def score_row(scores: ArrayLike, labels: ArrayLike, threshold: float, prefix: str) -> dict:
     """Accuracy at ``threshold`` (chosen elsewhere) and at 0.5, with 95% Wilson
     intervals, MSE, Pearson (point-biserial) correlation and AUC, keys ``prefix_...``."""
-    n = int(len(labels))
+    n = int(np.size(labels))
     accuracy = metrics.accuracy_at(scores, labels, threshold)
     low, high = metrics.accuracy_interval(accuracy, n)
     row = {
@@ -647,17 +655,17 @@ def score_row(scores, labels, threshold: float, prefix: str) -> dict:
 
 def measure_rung(
     model: keras.Model,
-    train_data,
-    validation_data,
+    train_data: Any,
+    validation_data: Any,
     num_epochs: int,
     name: str | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 0,
     *,
-    test_data=None,
+    test_data: Any = None,
     patience: int | None = None,
     min_epochs: int = 1,
-    train_eval_data=None,
+    train_eval_data: Any = None,
     progress: bool = False,
 ) -> dict:
     """Train a compiled one-output model and return its row of the ladder's table.
