@@ -1,14 +1,16 @@
 """The book's own Sphinx extension.
 
-1. Serve MathJax from the pinned npm package (``package.json``), never from a CDN:
-   ``npm ci`` installs it; the build copies its single-file SVG bundle into ``_static``.
+1. Maths typeset when the book is built, by the pinned MathJax (``package.json``, ``npm
+   ci``; ``_ext/render_maths.js``): SVG in the page, with MathML for screen readers, so
+   no page loads a maths script or font.
 2. A directive that links a reading chapter to its lab, on the site and on Colab.
 3. Keep quick-mode and full-mode builds apart: each mode has its own execution cache,
    and switching mode re-reads every page, so a full build never shows quick results.
 4. Light pages: figures pasted as base64 ``data:`` images (``cnnbook.book.figure_html``,
    self-contained so that they show on Colab too) are written out as image files that the
-   browser caches and loads lazily; MathJax only on pages with maths; no unused widget
-   state, no icon script (the theme's CSS draws the same icons), no Thebe set-up.
+   browser caches and loads lazily; no unused widget state, no icon script (the theme's
+   CSS draws the same icons), no Thebe set-up; the style sheets keep only the rules the
+   book's pages and scripts can use (PurgeCSS, ``_ext/purge_css.js``).
 5. Theme fixes: the navigation buttons (``_static/cnnbook.js``), a default colour mode.
 
     ```{lab} ../notebooks/04_mnist_convnet.ipynb
@@ -23,38 +25,41 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import posixpath
 import re
-import shutil
+import subprocess
 from pathlib import Path
 
 from docutils import nodes
 from sphinx import addnodes
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from cnnbook.config import quick_mode  # the one definition of quick mode
 
-# MathJax from its components: the loader, TeX input (extensions load when a page needs
-# them), HTML-CSS output whose fonts load one by one, and the hidden MathML screen readers
-# read: 165 kB compressed, where the SVG bundle was 679 kB and the CHTML bundle 262 kB.
-MATHJAX_ES5 = Path("node_modules/mathjax/es5")
-MATHJAX_FILES = [
-    "startup.js",
-    "core.js",
-    "input/tex.js",
-    "input/tex/extensions",
-    "output/chtml.js",
-    "output/chtml/fonts/tex.js",
-    "output/chtml/fonts/woff-v2",
-    "a11y/assistive-mml.js",
-]
-MATHJAX_COMPONENTS = ["input/tex", "output/chtml", "a11y/assistive-mml"]
-MATHJAX_STATIC = "vendor/mathjax"
+# Maths as Sphinx writes it for MathJax: ``<span class="math ...">\(x\)</span>`` inline,
+# ``<div class="math ...">[<span class="eqno">...</span>]\[x\]</div>`` displayed.
+MATHS = re.compile(
+    r'(<(span|div) class="math notranslate nohighlight"[^>]*>)'
+    r'(\s*(?:<span class="eqno">.*?</span>)?\s*)'  # a numbered equation's number
+    r"(\\[(\[])(.*?)\\[)\]]\s*(</\2>)",
+    re.DOTALL,
+)
+NODE_SCRIPTS = Path(__file__).resolve().parent  # render_maths.js, purge_css.js
+# A page's style sheets (the theme writes them two ways), and what a style sheet refers to.
+STYLE_LINK = re.compile(r'[ \t]*<link (?=[^>]*rel="stylesheet")[^>]*href="([^"]+)"[^>]*/?>\n?')
+CSS_IMPORT = re.compile(r'@import\s+(?:url\()?["\']?([^"\')]+)["\']?\)?\s*;')
+CSS_URL = re.compile(r'url\(\s*(["\']?)([^"\')]+)\1\s*\)')
+SOURCE_MAP = re.compile(r"/\*# sourceMappingURL=[^*]*\*/")
+# Sphinx's page options: a few lines every page needs before its first inline script
+OPTIONS_SCRIPT = re.compile(r'<script src="([^"]*documentation_options\.js)[^"]*"></script>')
 
 # A base64 image inside a page's HTML (the figures glued from the labs).
 DATA_IMAGE = re.compile(r'src="data:image/(png|jpeg|webp|gif);base64,([A-Za-z0-9+/=\s]+)"')
 # Scripts no page of this book uses (matched against a script's file name or inline body).
 UNUSED_SCRIPTS = ("sphinx-thebe.js", "THEBE_JS_URL")
+TABS_SCRIPT = "design-tabs.js"  # sphinx-design's tabs: only on a page that has tabs
 ICON_FONTS = "vendor/fontawesome/webfonts"
 # ".fa-bars:before,.fa-navicon:before{content:"\f0c9"}": the theme's CSS names its icons
 ICON_RULE = re.compile(r'((?:\.fa-[a-z0-9-]+:{1,2}before,?)+)\{content:"([^"]+)"\}')
@@ -73,6 +78,24 @@ SEARCH_SCRIPTS = re.compile(
 RUN_AT_ONCE = ("documentation_options.js",)
 ICON_SCRIPT = re.compile(r'[ \t]*<script defer src="[^"]*/fontawesome\.js[^"]*"></script>\n?')
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+# The theme's first script sets the colour theme to "auto", and its main script, run after
+# the page is parsed, turns that into "light" or "dark": every colour of the page changed
+# then, and each button's colour transition ran, frame after frame, as the page loaded.
+# The book settles the theme at once, in the head, as the theme's script would.
+THEME_SCRIPT_END = (
+    'document.documentElement.dataset.theme = localStorage.getItem("theme") || "auto";\n  </script>'
+)
+SETTLE_THEME = """
+  <script>(() => {
+    const root = document.documentElement;
+    if (root.dataset.theme === "auto") {
+      const dark = root.dataset.mode === "dark" || (root.dataset.mode !== "light" &&
+        matchMedia("(prefers-color-scheme: dark)").matches);
+      root.dataset.theme = dark ? "dark" : "light";
+    }
+  })();</script>"""
+
+logger = logging.getLogger(__name__)
 
 COLAB = "https://colab.research.google.com/github/{repo}/blob/{branch}/{path}"
 
@@ -114,23 +137,119 @@ class LabDirective(SphinxDirective):
         return [note]
 
 
-def copy_mathjax(app, exception):
-    """Copy the pinned MathJax bundle and its fonts next to the pages (after a good build)."""
+def run_node(app, script: str, *args: str, data=None):
+    """Run one of the book's Node scripts (``_ext/``) on the pinned packages of
+    ``package.json``; JSON in on stdin, JSON out on stdout."""
+    if not (Path(app.confdir) / "node_modules").is_dir():
+        raise FileNotFoundError(
+            f"{Path(app.confdir) / 'node_modules'} is missing: run `npm ci` in {app.confdir} "
+            "(the build typesets maths and trims style sheets with the pinned packages)."
+        )
+    result = subprocess.run(
+        ["node", str(NODE_SCRIPTS / script), *args],
+        input=json.dumps(data),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{script} failed: {result.stderr.strip()}")
+    return json.loads(result.stdout)
+
+
+def typeset_maths(app, exception):
+    """Typeset every page's maths once, at build time (``_ext/render_maths.js``): each
+    formula becomes SVG with hidden MathML for screen readers, the glyphs drawn once per
+    page, and the page loads no MathJax (its script, fonts and work were most of a
+    chapter's load on a phone)."""
     if exception is not None or app.builder.format != "html":
         return
-    for name in MATHJAX_FILES:
-        source = Path(app.confdir) / MATHJAX_ES5 / name
-        if not source.exists():
-            raise FileNotFoundError(
-                f"{source} is missing: run `npm ci` in {app.confdir} (the book serves "
-                "MathJax from the pinned npm package instead of a CDN)."
-            )
-        target = Path(app.outdir) / "_static" / MATHJAX_STATIC / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target, dirs_exist_ok=True)
-        else:
-            shutil.copyfile(source, target)
+    found = {}
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        matches = list(MATHS.finditer(text))
+        if matches:
+            found[page] = (text, matches)
+    if not found:
+        return
+    formulas = [
+        [{"tex": html.unescape(m[5]), "display": m[4] == "\\["} for m in matches]
+        for _, matches in found.values()
+    ]
+    typeset = run_node(app, "render_maths.js", data=formulas)
+    style = f'<style id="cnnbook-maths">{typeset["css"]}</style>\n</head>'
+    for (page, (text, _)), result in zip(found.items(), typeset["pages"], strict=True):
+        page.write_text(with_typeset_maths(text, result, style), encoding="utf-8")
+
+
+def with_typeset_maths(text: str, typeset: dict, style: str) -> str:
+    """A page with its formulas replaced by ``typeset["maths"]`` (in order), the shared
+    glyphs right after ``<body>`` and the maths style sheet in the head."""
+    maths = iter(typeset["maths"])
+    text = MATHS.sub(lambda m: f"{m[1]}{m[3]}{next(maths)}{m[6]}", text)
+    text = re.sub(r"(<body[^>]*>)", lambda m: m[1] + typeset["glyphs"], text, count=1)
+    return text.replace("</head>", style, 1)
+
+
+def purge_style_sheets(app, exception):
+    """Keep in the book's style sheets only the rules that its pages and scripts can use
+    (PurgeCSS, ``_ext/purge_css.js``): the theme's 400 kB of CSS, most of it for
+    components the book never shows, held up every page's first paint on a phone."""
+    if exception is not None or app.builder.format != "html":
+        return
+    sizes = run_node(app, "purge_css.js", str(app.outdir))
+    before, after = sum(s[0] for s in sizes.values()), sum(s[1] for s in sizes.values())
+    logger.info(f"style sheets: {before:,} bytes trimmed to {after:,}")
+
+
+def css_for_static(path: Path, static: Path) -> str:
+    """The style sheet at ``path`` as it reads from ``static``: its ``@import``s inlined
+    and its relative ``url()``s rewritten from its own folder to ``static``."""
+
+    def inline(match):
+        return css_for_static((path.parent / match[1]).resolve(), static)
+
+    def rebase(match):
+        quote, target = match[1], match[2]
+        if target.startswith(("data:", "http:", "https:", "/", "#")):
+            return match[0]
+        moved = posixpath.relpath((path.parent / target).resolve().as_posix(), static.as_posix())
+        return f"url({quote}{moved}{quote})"
+
+    text = SOURCE_MAP.sub("", path.read_text(encoding="utf-8"))
+    return CSS_URL.sub(rebase, CSS_IMPORT.sub(inline, text))
+
+
+def bundle_style_sheets(app, exception):
+    """One style sheet per page instead of a dozen (the theme's, Sphinx's, each
+    extension's), and Sphinx's few lines of page options inline: on a phone each file held
+    up the first paint by a round trip. Pages with the same sheets share one bundle,
+    named by its contents so a browser may cache it for good."""
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir).resolve()
+    static = outdir / "_static"
+    options = static / "documentation_options.js"
+    script = f"<script>{options.read_text(encoding='utf-8').strip()}</script>"
+    bundles: dict[tuple, str] = {}
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        head, body = text.split("</head>", 1) if "</head>" in text else ("", "")
+        links = [m for m in STYLE_LINK.finditer(head) if "://" not in m[1]]
+        if static in page.parents or len(links) < 2:
+            continue
+        sheets = tuple((page.parent / m[1].split("?")[0]).resolve() for m in links)
+        if sheets not in bundles:
+            css = "\n".join(css_for_static(sheet, static) for sheet in sheets)
+            name = f"cnnbook-{hashlib.sha256(css.encode()).hexdigest()[:16]}.css"
+            (static / name).write_text(css, encoding="utf-8")
+            bundles[sheets] = name
+        href = posixpath.relpath((static / bundles[sheets]).as_posix(), page.parent.as_posix())
+        start = links[0].start()
+        rest = STYLE_LINK.sub(lambda m: m[0] if "://" in m[1] else "", head[start:])
+        head = f'{head[:start]}    <link rel="stylesheet" href="{href}" />\n{rest}'
+        head = OPTIONS_SCRIPT.sub(lambda m: script, head, count=1)
+        page.write_text(f"{head}</head>{body}", encoding="utf-8")
 
 
 def write_index_page(app, exception):
@@ -175,14 +294,6 @@ def externalise_images(app, pagename, templatename, context, doctree):
     context["body"] = body
 
 
-def has_maths(doctree) -> bool:
-    if doctree is None:
-        return False
-    return any(
-        True for _ in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block)))
-    )
-
-
 def deferred(script):
     """A copy of a script file's entry that runs after the page is parsed (an inline script,
     an async one or one in RUN_AT_ONCE stays as it is)."""
@@ -199,10 +310,9 @@ def deferred(script):
 def drop_unused_scripts(app, pagename, templatename, context, doctree):
     """Leave off the scripts this page does not use (runs after the handlers that add them).
 
-    MathJax goes only on pages with maths of their own (Sphinx adds it to a page when any
-    page of its toctree has maths); the ipywidgets state is unused (the page loads no
-    widget manager)."""
-    maths = has_maths(doctree)
+    MathJax: the maths is typeset when the book is built (``typeset_maths``); the
+    ipywidgets state is unused (the page loads no widget manager); sphinx-design's tab
+    script on a page without tabs."""
 
     def unused(script) -> bool:
         filename = str(getattr(script, "filename", script) or "")
@@ -212,8 +322,9 @@ def drop_unused_scripts(app, pagename, templatename, context, doctree):
             return True
         if any(name in filename or name in body for name in UNUSED_SCRIPTS):
             return True
-        is_mathjax = filename.endswith(app.config.mathjax_path) or body.startswith("window.MathJax")
-        return is_mathjax and not maths
+        if filename.endswith(TABS_SCRIPT) and "sd-tab" not in context.get("body", ""):
+            return True
+        return "mathjax" in filename.lower() or body.startswith("window.MathJax")
 
     context["script_files"][:] = [s for s in context.get("script_files", []) if not unused(s)]
     if pagename != "search":  # the search page's inline script needs doctools.js at once
@@ -250,10 +361,8 @@ def number_exercises_per_page(app, env):
 
 def theme_defaults(app, config):
     """Colour mode "auto" when the reader has not chosen one (the theme's default, empty,
-    logs an error on a first visit); MathJax loads its components (MATHJAX_COMPONENTS)."""
+    logs an error on a first visit)."""
     config.html_context.setdefault("default_mode", "auto")
-    config.mathjax3_config = config.mathjax3_config or {}
-    config.mathjax3_config.setdefault("loader", {"load": MATHJAX_COMPONENTS})
 
 
 def finish_pages(app, exception):
@@ -264,12 +373,15 @@ def finish_pages(app, exception):
     - the sidebar's expand buttons get a name ("Sections of Edge filters");
     - the sidebar's search button is named by its visible text ("Search Ctrl+K");
     - the search index and its code only on the search page;
+    - the colour theme settled in the head (SETTLE_THEME);
     - a hidden cell's toggle is named by its visible text ("Show code cell source")."""
     if exception is not None or app.builder.format != "html":
         return
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         done = ICON_SCRIPT.sub("", text)
+        if SETTLE_THEME not in done:
+            done = done.replace(THEME_SCRIPT_END, THEME_SCRIPT_END + SETTLE_THEME, 1)
         if page.name != "search.html":
             done = SEARCH_SCRIPTS.sub("", done)
         done = SECTIONS_TOGGLE.sub(
@@ -373,9 +485,12 @@ def setup(app):
     app.connect("env-get-updated", number_exercises_per_page, priority=900)
     app.add_directive("lab", LabDirective)
     # _static/cnnbook.js and .css: jupyter-book adds every script and style in _static
-    app.connect("build-finished", copy_mathjax)
     app.connect("build-finished", finish_pages)
+    app.connect("build-finished", typeset_maths)
     app.connect("build-finished", subset_icon_fonts)
+    # last: every page and script is final, so the rules they use are known
+    app.connect("build-finished", purge_style_sheets, priority=900)
+    app.connect("build-finished", bundle_style_sheets, priority=950)
     # before sphinx-external-toc's, which writes a bare redirect unless index.html exists
     app.connect("build-finished", write_index_page, priority=400)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

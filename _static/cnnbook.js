@@ -18,15 +18,19 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 });
 
-/* A table or figure wider than the column scrolls in its own box; a keyboard reader must
-   be able to reach that box to scroll it (tabindex), and hear what it is (role, label). */
+/* A table, figure or displayed formula wider than the column scrolls in its own box; a
+   keyboard reader must be able to reach that box to scroll it (tabindex), and hear what
+   it is (role, label). */
+const SCROLL_BOXES = ".bd-article table, .cnnbook-figure-scroll, .bd-article mjx-container[display]";
+
 function markScrollBoxes() {
-  for (const box of document.querySelectorAll(".bd-article table, .cnnbook-figure-scroll")) {
+  for (const box of document.querySelectorAll(SCROLL_BOXES)) {
     if (box.scrollWidth > box.clientWidth + 1) {
       box.setAttribute("tabindex", "0");
       if (!box.hasAttribute("role") && box.tagName !== "TABLE") {
+        const what = box.matches("mjx-container") ? "formula" : "figure";
         box.setAttribute("role", "region");
-        box.setAttribute("aria-label", "figure, scrolls sideways");
+        box.setAttribute("aria-label", `${what}, scrolls sideways`);
       }
     } else if (box.getAttribute("tabindex") === "0") {
       box.removeAttribute("tabindex");

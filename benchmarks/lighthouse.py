@@ -92,9 +92,13 @@ def main() -> int:
     lines, ok, version, browser = [], True, "?", "?"
     try:
         for page in args.pages:
-            runs = [audit(base + page) for _ in range(args.runs)]
+            runs, loads = [], []
+            for _ in range(args.runs):
+                loads.append(os.getloadavg()[0])  # other work slows the observed trace
+                runs.append(audit(base + page))
             version, browser = runs[0]["version"], runs[0]["browser"]
             lines.append(f"{page}")
+            lines.append(f"  load average before each run {[round(x, 1) for x in loads]}")
             for category, goal in GOALS.items():
                 values = [r["scores"][category] for r in runs]
                 median = statistics.median(values)

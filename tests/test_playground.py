@@ -80,12 +80,18 @@ def type_weight(root, row: int, col: int, value: str) -> None:
 
 def open_snippet(page, *snippets: str) -> list:
     page.set_content("<!doctype html><html><body>" + "".join(snippets) + "</body></html>")
-    page.wait_for_selector(READY)
     roots = page.locator(PLAYGROUND).all()
     assert len(roots) == len(snippets)
     for root in roots:
-        assert root.get_attribute("data-cnnbook-ready") == "yes"
+        bring_into_view(page, root)
     return roots
+
+
+def bring_into_view(page, root) -> None:
+    """Scroll to a playground and wait until it is ready: its photo loads lazily, when the
+    reader comes near, and the playground filters it then."""
+    root.scroll_into_view_if_needed()
+    page.wait_for_selector(f'#{root.get_attribute("id")}[data-cnnbook-ready="yes"]')
 
 
 def exercise_playground(root, photo) -> None:
@@ -199,7 +205,7 @@ def open_built_page(page, url: str):
 
     page.on("request", note)
     page.goto(url)
-    page.wait_for_selector(READY)
+    bring_into_view(page, page.locator(PLAYGROUND).first)
     page.wait_for_load_state("networkidle")
     assert not foreign, f"the page fetched from outside the book: {foreign}"
     return page.locator(READY)

@@ -85,9 +85,15 @@ def test_page_renders_title_text_figures_and_links(page, site_url, chromium_page
     if page not in PAGES_WITHOUT_FIGURES:
         assert report, f"{page} shows no figure"
 
-    # maths rendered by the book's own MathJax
-    if article.locator(".math").count():
-        chromium_page.wait_for_selector("mjx-container", timeout=15000)
+    # maths typeset when the book was built: SVG, with MathML a screen reader reads
+    untypeset = article.locator(".math").evaluate_all(
+        """els => els.filter(e => !e.querySelector('mjx-container > svg')
+                             || !e.querySelector('mjx-assistive-mml math'))
+                     .map(e => e.textContent.slice(0, 60))"""
+    )
+    assert not untypeset, f"{page}: maths left as TeX: {untypeset}"
+    text = article.inner_text()
+    assert "\\(" not in text and "\\[" not in text, f"{page} shows TeX delimiters"
 
     # nothing fetched from outside the book at view time (no CDN)
     outside = [u for u in requested if not u.startswith(("http://127.0.0.1", "data:", "blob:"))]
@@ -103,6 +109,10 @@ def test_lab_launch_buttons_open_this_notebook(page, site_url, chromium_page):
     assert colab_url(REPOSITORY, BRANCH, page + ".ipynb") in hrefs, hrefs
     repo = REPOSITORY.removeprefix("https://github.com/")
     assert f"https://mybinder.org/v2/gh/{repo}/{BRANCH}?urlpath=tree/{page}.ipynb" in hrefs, hrefs
+    # Binder builds the repository with the Python that runtime.txt names
+    runtime = (ROOT / "runtime.txt").read_text().strip()
+    version = re.fullmatch(r"python-3\.(\d+)", runtime)
+    assert version and int(version[1]) >= 10, f"runtime.txt should pin python-3.X: {runtime!r}"
 
 
 @pytest.mark.parametrize("chapter", [p for p in PAGES if p.startswith("chapters/") and lab_of(p)])
@@ -231,6 +241,15 @@ def test_figure_text_is_legible_on_desktop_and_phone(page, site_url, chromium_pa
         ]
         width = browser_page.viewport_size["width"]
         assert not small, f"{page} at {width} px: figure text under {MIN_TEXT_PX} px: {small}"
+        # a figure kept wider than the column scrolls in its own box, which a keyboard
+        # reaches (tabindex) and a screen reader names
+        boxes = browser_page.locator("article .cnnbook-figure-scroll").evaluate_all(
+            """els => els.filter(b => b.scrollWidth > b.clientWidth + 1).map(b => ({
+                scrolls: ['auto', 'scroll'].includes(getComputedStyle(b).overflowX),
+                tabindex: b.getAttribute('tabindex'), label: b.getAttribute('aria-label')}))"""
+        )
+        stuck = [b for b in boxes if not (b["scrolls"] and b["tabindex"] == "0" and b["label"])]
+        assert not stuck, f"{page} at {width} px: wide figures a reader cannot scroll: {stuck}"
     # a plot shown another way (plt.show) has no such record; widgets show photos, not plots
     plain = chromium_page.locator("article .cell_output img").evaluate_all(
         "els => els.filter(e => !e.closest('.cnnbook-figure, .cnnbook-playground, "
@@ -274,23 +293,36 @@ def test_page_weighs_under_a_megabyte(page, site_url, built_book, chromium_page)
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # pinned in package.json
 
 
-@pytest.mark.parametrize("mode", ["light", "dark"])
-@pytest.mark.parametrize("page", PAGES)
-def test_axe_finds_no_serious_violation(page, mode, site_url, chromium_page):
+def axe_violations(browser_page, url: str, mode: str) -> list:
+    """The serious and critical violations axe-core finds on ``url`` in colour ``mode``."""
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `npm ci` (axe-core is pinned in package.json)")
-    chromium_page.add_init_script(f"localStorage.setItem('mode', '{mode}')")
-    open_page(chromium_page, site_url(page + ".html"))
-    assert chromium_page.evaluate("document.documentElement.dataset.theme") == mode
-    load_lazy_images(chromium_page)
-    chromium_page.add_script_tag(path=str(AXE))
-    violations = chromium_page.evaluate(
+    browser_page.add_init_script(f"localStorage.setItem('mode', '{mode}')")
+    open_page(browser_page, url)
+    assert browser_page.evaluate("document.documentElement.dataset.theme") == mode
+    load_lazy_images(browser_page)
+    browser_page.add_script_tag(path=str(AXE))
+    return browser_page.evaluate(
         """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
             .filter(v => ['serious', 'critical'].includes(v.impact))
             .map(v => ({rule: v.id, impact: v.impact, help: v.help,
                         where: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
     )
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+@pytest.mark.parametrize("page", PAGES)
+def test_axe_finds_no_serious_violation(page, mode, site_url, chromium_page):
+    violations = axe_violations(chromium_page, site_url(page + ".html"), mode)
     assert not violations, f"{page} ({mode}): " + json.dumps(violations, indent=1)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_axe_finds_no_serious_violation_on_a_phone(page, site_url, phone_page):
+    """At 390 px wide figures and tables scroll in their own boxes: each must be reachable
+    by keyboard and named."""
+    violations = axe_violations(phone_page, site_url(page + ".html"), "light")
+    assert not violations, f"{page} (phone): " + json.dumps(violations, indent=1)
 
 
 # --- what each page loads, and small things ----------------------------------------------
@@ -298,17 +330,14 @@ def test_axe_finds_no_serious_violation(page, mode, site_url, chromium_page):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_loads_only_what_it_uses(page, site_url, chromium_page):
-    """MathJax only with maths; no Thebe set-up, icon script or unused widget state;
-    exercises numbered from 1 on every page; a favicon."""
+    """No MathJax (the build typesets the maths), Thebe set-up, icon script or unused
+    widget state; exercises numbered from 1 on every page; a favicon."""
     open_page(chromium_page, site_url(page + ".html"))
     scripts = chromium_page.locator("script").evaluate_all(
         "els => els.map(e => (e.src || '') + ' ' + (e.type || '') + ' ' + e.text.slice(0, 200))"
     )
-    for unused in ("thebe", "fontawesome.js", "widget-state+json"):
-        assert not [s for s in scripts if unused in s], f"{page} loads {unused}"
-    maths = chromium_page.locator("article .math").count() > 0
-    mathjax = any("mathjax" in s.lower() for s in scripts)
-    assert mathjax == maths, f"{page}: maths {maths}, MathJax loaded {mathjax}"
+    for unused in ("thebe", "fontawesome.js", "widget-state+json", "mathjax"):
+        assert not [s for s in scripts if unused in s.lower()], f"{page} loads {unused}"
 
     numbers = chromium_page.locator("article .exercise .admonition-title").evaluate_all(
         r"els => els.map(e => (e.textContent.match(/Exercise\s+(\d+)/) || [])[1])"
@@ -316,6 +345,96 @@ def test_page_loads_only_what_it_uses(page, site_url, chromium_page):
     assert numbers == [str(n) for n in range(1, len(numbers) + 1)], f"{page}: {numbers}"
     favicon = chromium_page.locator("link[rel='icon']")
     assert favicon.count() == 1
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_figures_are_image_files_that_load_lazily(page, site_url, chromium_page):
+    """A figure is an image file the browser caches, not base64 inside the page; every
+    figure but a page's first, and the playground's photo (its filtering runs when the
+    photo loads), waits until the reader scrolls near it."""
+    open_page(chromium_page, site_url(page + ".html"))
+    images = chromium_page.locator("article img").evaluate_all(
+        """els => els.map(e => ({src: e.getAttribute('src').slice(0, 40), loading: e.loading,
+                    figure: Boolean(e.closest('.cnnbook-figure')),
+                    playground: e.classList.contains('cnnbook-playground-photo')}))"""
+    )
+    inline = [i["src"] for i in images if i["src"].startswith("data:")]
+    assert not inline, f"{page}: images inside the HTML: {inline}"
+    figures = [i for i in images if i["figure"]]
+    eager = [i["src"] for i in figures[1:] if i["loading"] != "lazy"]
+    assert not eager, f"{page}: figures below the first that load at once: {eager}"
+    assert all(i["loading"] == "lazy" for i in images if i["playground"])
+
+
+@pytest.mark.parametrize("mode, system", [("light", None), ("dark", None), ("auto", "dark")])
+def test_colour_theme_is_settled_before_the_page_draws(mode, system, site_url, phone_page):
+    """The page starts in its reader's colour theme: no colour transition of every button,
+    frame after frame, while the page loads (a third of a second of a phone's time)."""
+    phone_page.add_init_script(f"localStorage.setItem('mode', '{mode}')")
+    if system:
+        phone_page.emulate_media(color_scheme=system)
+    phone_page.goto(site_url(NAVIGATION_PAGE + ".html"), wait_until="domcontentloaded")
+    running = phone_page.evaluate(
+        """() => document.getAnimations()
+            .filter(a => !a.effect.target.closest('.toggle-hidden'))  // a folded solution
+            .map(a => `${a.transitionProperty || a.animationName} of ` +
+                      `${a.effect.target.tagName}.${a.effect.target.className}`)"""
+    )
+    assert not running, f"{mode} mode: transitions as the page loads: {running[:5]}"
+    assert phone_page.evaluate("document.documentElement.dataset.theme") == (system or mode)
+
+
+# "a 8", "a 11", "a 18", "a 80": the article before a number read with a vowel sound
+A_BEFORE_VOWEL_NUMBER = re.compile(r"\ba (?:8\d*|11|18)(?![\d,])", re.IGNORECASE)
+RAW_FLOAT = re.compile(r"\d\.\d{5,}")  # a table cell showing 0.5312874
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_small_things_of_the_text(page, site_url, chromium_page):
+    """The wording points of the site review: "an 8"; sliders said to live in the lab
+    (Jupyter, Colab) wherever they are named; the quick-mode box named by its colour; a
+    lab links back to its chapter; lab tables without row numbers or raw floats."""
+    open_page(chromium_page, site_url(page + ".html"))
+    article = chromium_page.locator("article.bd-article")
+    text = article.inner_text()
+    assert not A_BEFORE_VOWEL_NUMBER.findall(text), A_BEFORE_VOWEL_NUMBER.findall(text)
+
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
+    unplaced = [
+        s for s in sentences if "slider" in s.lower() and not re.search(r"\blab\b|Jupyter|Colab", s)
+    ]
+    if page.startswith("chapters/"):
+        assert not unplaced, f"{page} names sliders without saying they live in the lab: {unplaced}"
+
+    banner = chromium_page.locator(".cnnbook-quick-mode").first
+    if banner.count() and re.search(r"\b(orange|yellow|red|blue|green) box\b", text):
+        named = re.search(r"\b(orange|yellow|red|blue|green) box\b", text)[1]
+        red, green, blue = map(
+            int, re.findall(r"\d+", banner.evaluate("b => getComputedStyle(b).borderLeftColor"))[:3]
+        )
+        shown = "orange" if red > 200 and 60 < green < 180 and blue < 80 else "not orange"
+        assert named == shown == "orange", f"{page} calls the {shown} quick-mode box {named}"
+
+    if page.startswith("notebooks/"):
+        chapter = [p for p in PAGES if lab_of(p) == page]
+        links = article.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+        for name in chapter:
+            assert any(
+                (h or "").split("#")[0].endswith(name.split("/")[-1] + ".html") for h in links
+            ), f"{page} does not link back to its chapter {name}"
+        tables = article.locator(".cell_output table")
+        # pandas's own row numbers: an unnamed index 0, 1, 2, ... (an index that names
+        # the rows, "shift (pixels)" or "MNIST digit", stays)
+        indexes = tables.evaluate_all(
+            """ts => ts.filter(t => !t.querySelector('th.index_name'))
+                       .map(t => [...t.querySelectorAll('th.row_heading')]
+                                 .map(th => th.textContent.trim()))"""
+        )
+        numbered = [i for i in indexes if i and i == [str(n) for n in range(len(i))]]
+        assert not numbered, f"{page}: a table shows the pandas row numbers {numbered}"
+        cells = tables.locator("td").evaluate_all("els => els.map(e => e.textContent.trim())")
+        raw = [c for c in cells if RAW_FLOAT.fullmatch(c)]
+        assert not raw, f"{page}: tables show raw floats {raw[:5]}"
 
 
 def test_index_page_is_a_page_that_leads_to_the_book(built_book, site_url, chromium_page):

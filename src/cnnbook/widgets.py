@@ -384,7 +384,7 @@ def kernel_playground(
         f'<p class="cnnbook-playground-title">{html.escape(title)}</p>'
         '<div class="cnnbook-playground-row">'
         f'<figure><img class="cnnbook-playground-photo" src="{source}" width="{width}" '
-        f'height="{height}" alt="{html.escape(alt, quote=True)}">'
+        f'height="{height}" alt="{html.escape(alt, quote=True)}" loading="lazy">'
         f"<figcaption>Input: the photo, grey, values in [0, 1].{downscaled}</figcaption></figure>"
         f'<figure><canvas class="cnnbook-playground-output" width="{width}" '
         f'height="{height}" role="img" aria-label="The photo filtered with the kernel below, '
