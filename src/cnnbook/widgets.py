@@ -511,7 +511,8 @@ def model_explorer(
       rescales inside itself.
     - ``maps_per_layer``: how many feature maps of each convolution and pooling layer
       to show (the first ones).
-    - ``encoding``: "auto", "float32" or "int16" (see :func:`cnnbook.explorer.describe_model`).
+    - ``encoding``: "auto", "float32", "int16" or "int8" (see
+      :func:`cnnbook.explorer.describe_model`).
 
     Raises ``ValueError`` naming any layer it cannot compute.
     """

@@ -12,10 +12,11 @@ what that script reads:
   reference the tests hold the browser to, and a check that the description is right.
 
 Weights are stored as little-endian float32 when they fit the page budget
-(:data:`WEIGHT_BUDGET_BYTES`), else each kernel as int16 with one float32 scale per output
-channel (a kernel's largest weight becomes 32767): two bytes a weight like float16, with
-an error of at most 1/65534 of the kernel's largest weight where float16 errs by up to
-1/2048 of each weight itself. Biases and batch-norm vectors stay float32. Batch
+(:data:`WEIGHT_BUDGET_BYTES`); else each kernel as int16, or if that is still too big as
+int8, with one float32 scale per output channel (a channel's largest weight becomes 32767,
+or 127). Rounding errs by at most half a step: 1/65534 of the channel's largest weight for
+int16 (float16 errs by up to 1/2048 of each weight itself), 1/254 for int8, which packs a
+weight into one byte. Biases and batch-norm vectors stay float32. Batch
 normalisation is stored as its inference-time affine map, ``scale * x + shift`` with
 ``scale = gamma / sqrt(variance + epsilon)``. The packed bytes travel as text, 5
 characters for 4 bytes (:func:`encode_85`; base64 would take 5.33).
@@ -67,8 +68,9 @@ IDENTITY_LAYERS = (
 )
 _DENSE_ACTIVATIONS = ("linear", "relu", "sigmoid", "softmax")
 _CONV_ACTIVATIONS = ("linear", "relu")
-_ENCODINGS = ("auto", "float32", "int16")
-_INT16_MAX = 32767
+_ENCODINGS = ("auto", "float32", "int16", "int8")
+#: Each integer encoding: its numpy little-endian type and the largest whole number used.
+_INTEGERS = {"int16": ("<i2", 32767), "int8": ("i1", 127)}
 
 
 def package_text(name: str) -> str:
@@ -135,15 +137,16 @@ class _Packer:
         array = np.asarray(values, dtype=np.float32)
         if self.encoding == "float32":
             return self.vector(array)
+        dtype, top = _INTEGERS[self.encoding]
         columns = array.reshape(-1, array.shape[-1])
         largest = np.abs(columns).max(axis=0)
-        scales = np.where(largest > 0, largest / _INT16_MAX, 1.0).astype(np.float32)
-        quantised = np.clip(np.rint(columns / scales), -_INT16_MAX, _INT16_MAX)
-        data = np.ascontiguousarray(quantised, dtype="<i2").ravel()
+        scales = np.where(largest > 0, largest / top, 1.0).astype(np.float32)
+        quantised = np.clip(np.rint(columns / scales), -top, top)
+        data = np.ascontiguousarray(quantised, dtype=dtype).ravel()
         return {
             "offset": self._add(data.tobytes()),
             "length": int(data.size),
-            "dtype": "int16",
+            "dtype": self.encoding,
             "scales": self.vector(scales),
         }
 
@@ -153,7 +156,9 @@ class _Packer:
 
 def _decode(blob: bytes, entry: dict[str, Any]) -> np.ndarray:
     """The float32 values an entry of the packed weights stands for (as the page sees them)."""
-    dtype = "<f4" if entry["dtype"] == "float32" else "<i2"
+    if entry["dtype"] not in ("float32", *_INTEGERS):
+        raise ValueError(f"unknown weight dtype {entry['dtype']!r}")
+    dtype = "<f4" if entry["dtype"] == "float32" else _INTEGERS[entry["dtype"]][0]
     values = np.frombuffer(blob, dtype=dtype, count=entry["length"], offset=entry["offset"])
     if entry["dtype"] == "float32":
         return values.astype(np.float32)
@@ -378,11 +383,20 @@ def _chain(model: keras.Model) -> list[keras.layers.Layer]:
     return layers
 
 
+def _widest_encoding_that_fits(num_weights: int) -> str:
+    """float32, int16 or int8: the first whose bytes for ``num_weights`` fit the budget."""
+    for name, width in (("float32", 4), ("int16", 2)):
+        if width * num_weights <= WEIGHT_BUDGET_BYTES:
+            return name
+    return "int8"
+
+
 def describe_model(model: keras.Model, encoding: str = "auto") -> tuple[dict[str, Any], bytes]:
     """The JSON-ready description of ``model`` and its packed weights (see the module doc).
 
-    ``encoding`` is "float32", "int16" (kernels as int16 with a scale per output channel)
-    or "auto": float32 if the float32 weights fit :data:`WEIGHT_BUDGET_BYTES`, else int16.
+    ``encoding`` is "float32", "int16" or "int8" (kernels as whole numbers with a scale
+    per output channel), or "auto": the widest of float32, int16 and int8 whose weights
+    (4, 2 or 1 bytes each) fit :data:`WEIGHT_BUDGET_BYTES`, int8 if none does.
     """
     if encoding not in _ENCODINGS:
         raise ValueError(f"encoding must be one of {_ENCODINGS}, not {encoding!r}")
@@ -394,7 +408,7 @@ def describe_model(model: keras.Model, encoding: str = "auto") -> tuple[dict[str
         )
     input_shape = [int(side) for side in sides]
     if encoding == "auto":
-        encoding = "float32" if 4 * model.count_params() <= WEIGHT_BUDGET_BYTES else "int16"
+        encoding = _widest_encoding_that_fits(model.count_params())
     packer = _Packer(encoding)
     layers, shape = [], input_shape
     for layer in _chain(model):

@@ -48,7 +48,8 @@
     return bytes.subarray(0, length);
   }
 
-  /* The float32 values of one packed entry (little-endian float32, or int16 x scale). */
+  /* The float32 values of one packed entry (little-endian float32, or int16 or int8 times
+     a scale per output channel). */
   function readEntry(view, entry) {
     var out = new Float32Array(entry.length);
     var i;
@@ -58,8 +59,16 @@
     }
     var scales = readEntry(view, entry.scales);
     var columns = scales.length;
-    for (i = 0; i < entry.length; i++) {
-      out[i] = Math.fround(view.getInt16(entry.offset + 2 * i, true) * scales[i % columns]);
+    if (entry.dtype === "int16") {
+      for (i = 0; i < entry.length; i++) {
+        out[i] = Math.fround(view.getInt16(entry.offset + 2 * i, true) * scales[i % columns]);
+      }
+    } else if (entry.dtype === "int8") {
+      for (i = 0; i < entry.length; i++) {
+        out[i] = Math.fround(view.getInt8(entry.offset + i) * scales[i % columns]);
+      }
+    } else {
+      throw new Error("unknown weight dtype " + entry.dtype);
     }
     return out;
   }
