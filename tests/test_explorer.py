@@ -1,10 +1,12 @@
 """The model explorer: a Keras model's forward pass in headless Chromium, held to Keras.
 
 Each test puts the widget's HTML on a blank page (no book build): the page's forward
-pass must agree with ``model.predict`` to 1e-4 on real MNIST test digits and real photos,
-drawing on the canvas must change the answer, a picked photo must be resized as the lab
-resizes it, and a layer the page cannot compute must be refused by name. The last tests
-give the kernel playground a photo of the reader's own.
+pass must agree with ``model.predict`` to 1e-4 on real MNIST test digits and real photos
+(with kernels rounded to int16 or int8: Keras running the rounded kernels, and the
+original model within what the rounding costs), drawing on the canvas must change the
+answer, a picked photo must be resized as the lab resizes it, and a layer the page cannot
+compute must be refused by name. The last tests give the kernel playground a photo of the
+reader's own.
 """
 
 from __future__ import annotations
