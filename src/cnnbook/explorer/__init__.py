@@ -46,7 +46,7 @@ __all__ = [
     "package_text",
 ]
 
-#: Bytes of packed weights a page may carry as float32 (about 1 MB once base64-encoded).
+#: Bytes of packed weights "auto" aims for (937,500 characters once written as text).
 WEIGHT_BUDGET_BYTES = 750_000
 #: Layers that do nothing at inference: augmentation and dropout.
 IDENTITY_LAYERS = (
