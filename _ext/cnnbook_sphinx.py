@@ -259,12 +259,15 @@ def write_index_page(app, exception):
         return
     first = app.config.root_doc + app.builder.out_suffix
     title = html.escape(app.config.html_title or app.config.project)
+    # the book's icon, so the browser does not ask the host for /favicon.ico (a 404)
+    favicon = app.config.html_favicon
+    icon = f'<link rel="icon" href="_static/{Path(favicon).name}">\n' if favicon else ""
     (Path(app.outdir) / "index.html").write_text(
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{title}</title>\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta http-equiv="refresh" content="0; url={first}">\n'
-        f'<link rel="canonical" href="{first}">\n</head>\n<body>\n'
+        f'<link rel="canonical" href="{first}">\n{icon}</head>\n<body>\n'
         f'<p><a href="{first}">{title}: start reading</a></p>\n</body>\n</html>\n',
         encoding="utf-8",
     )

@@ -441,6 +441,7 @@ def test_index_page_is_a_page_that_leads_to_the_book(built_book, site_url, chrom
     index = (built_book / "index.html").read_text()
     assert '<html lang="en">' in index and f"<title>{CONFIG['title']}</title>" in index
     assert f'<a href="{PAGES[0]}.html">' in index  # a link, for a browser that does not refresh
+    assert '<link rel="icon" href="_static/' in index  # else the browser asks for a 404
     open_page(chromium_page, site_url("index.html"))
     chromium_page.wait_for_url("**/" + PAGES[0] + ".html")
 
