@@ -60,14 +60,16 @@ def report(records: list[dict], env: dict) -> str:
         f"{' (QUICK MODE: not a measurement)' if env['quick_mode'] else ''}",
         "",
         f"{'rung':>4}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
-        f"{'thr':>4}  {'epochs':>7}  {'s/epoch':>8}  test set",
+        f"{'thr':>4}  {'epochs':>7}  {'s/epoch':>8}  {'minutes':>7}  started (load)    test set",
     ]
     for r in records:
         lines.append(
             f"{r['rung']:>4}  {r['seed']:>5}  {r['test_accuracy']:>8.3f}  "
             f"[{r['test_accuracy_low']:.3f}, {r['test_accuracy_high']:.3f}]  {r['n']:>5}  "
             f"{r['threshold']:>4.1f}  {r['epochs']:>3}/{r['max_epochs']:<3}  "
-            f"{r['seconds_per_epoch']:>8.1f}  {r['test_set']}"
+            f"{r['seconds_per_epoch']:>8.1f}  {r['train_seconds'] / 60:>7.1f}  "
+            f"{r.get('date', '?')[11:16]} ({r.get('load_average_at_start', '?')})  "
+            f"{r['test_set']}"
         )
     lines.append("")
     for number in sorted({r["rung"] for r in records}):
