@@ -220,7 +220,7 @@
 
     function useFile(file) {
       window.cnnbookShared.readImageFile(file, function (image) {
-        var shrunk = window.cnnbookShared.drawShrunk(image, data.maxUploadSide || 800, 3);
+        var shrunk = window.cnnbookShared.drawShrunk(image, data.maxUploadSide, 3);
         var w = shrunk.width, h = shrunk.height;
         var picture = shrunk.context.getImageData(0, 0, w, h);
         var rgba = picture.data;
