@@ -797,10 +797,18 @@ def test_a_model_is_costed_from_its_config_before_it_is_built():
             "value": list(range(4 * 9))
         }
 
+    def huge_kernel(config):  # a 40x40 window on a 28x28 image
+        config["config"]["layers"][1]["config"]["kernel_size"] = [40, 40]
+
+    def odd_padding(config):
+        config["config"]["layers"][1]["config"]["padding"] = "causal"
+
     for edit, message in [
         (huge_dense, "Dense units"),
         (constant, "Constant"),
         (array, "array"),
+        (huge_kernel, "window is larger than its input"),
+        (odd_padding, "padding causal is not allowed"),
     ]:
         with pytest.raises(WrongAnswer, match=message):
             models.load_model(_with_config(plain, edit), max_params=20_000)

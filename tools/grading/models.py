@@ -109,14 +109,18 @@ def _pair(value, name: str) -> tuple[int, int]:
 
 
 def _window(shape, size, strides, padding) -> tuple[int, int]:
-    if padding == "same":
-        return tuple(math.ceil(s / t) for s, t in zip(shape, strides, strict=True))
-    if padding != "valid":
+    """Output height and width of a convolution or pooling layer: the book's own
+    ``cnnbook.ops.output_size`` on each axis; a window it refuses is a wrong answer."""
+    from cnnbook import ops
+
+    if padding not in ("same", "valid"):
         raise WrongAnswer(f"padding {str(padding)[:20]} is not allowed")
-    out = tuple((s - k) // t + 1 for s, k, t in zip(shape, size, strides, strict=True))
-    if min(out) < 1:
-        raise WrongAnswer("a layer's window is larger than its input")
-    return out
+    try:
+        return tuple(
+            ops.output_size(s, k, t, padding) for s, k, t in zip(shape, size, strides, strict=True)
+        )
+    except ValueError:
+        raise WrongAnswer("a layer's window is larger than its input") from None
 
 
 class Cost:
