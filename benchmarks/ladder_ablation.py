@@ -54,10 +54,7 @@ def report(records: list[dict], env: dict) -> str:
         "rung 6 ablation: test accuracy at the threshold chosen on validation",
         env["header"],
         f"load average at start: {env['load_average_at_start']}",
-        f"budget: at most {env['max_epochs']} epochs, early stopping after "
-        f"{env['patience']} (not before epoch {env['min_epochs']}); photos per split: "
-        f"{env['photos_per_split']}"
-        f"{' (QUICK MODE: not a measurement)' if env['quick_mode'] else ''}",
+        ladder_runs.budget_line(env),
         "",
         f"{'variant':18}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
         f"{'epochs':>7}  {'s/epoch':>8}",
@@ -93,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the runs --json holds already (measured under the same budget)",
     )
+    ladder_runs.add_budget_argument(parser)
     args = parser.parse_args(argv)
     book = ladder_runs.book_photos()
-    env = ladder_runs.environment()
+    env = ladder_runs.environment(args.budget)
     records: list[dict] = (
         ladder_runs.earlier_records(args.json, "variants", env) if args.append else []
     )
@@ -103,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.variants:
             resize, switches = VARIANTS[name]
             print(f"{name}, seed {seed} ...", file=sys.stderr, flush=True)
-            record = ladder_runs.train_and_score(6, book, seed, resize=resize, **switches)
+            record = ladder_runs.train_and_score(
+                6, book, seed, resize=resize, budget_name=args.budget, **switches
+            )
             records.append({"variant": name, "resize": resize, **record})
             ladder_runs.write_json(args.json, "variants", records, env)
     timing.publish_report(report(records, env), args.save)

@@ -2,8 +2,9 @@
 
 ``ladder_seeds.py`` and ``ladder_ablation.py`` import this file (it sits beside them).
 Each run trains one rung, or one variant of rung 6, exactly as the cats-vs-dogs lab does
-in full mode (``cnnbook.ladder.build_for_budget``, ``MAX_EPOCHS``, ``PATIENCE``, early
-stopping on the validation loss, the threshold chosen on validation) and scores it on the
+(``cnnbook.ladder.build_for_budget``, under one of ``cnnbook.ladder.BUDGETS``: the fair
+budget by default, the page's with ``--budget page``; early stopping on the validation
+loss, the threshold chosen on validation) and scores it on the
 book's test split and, if given, on a folder of one's own laid out as
 ``{cats,dogs}/*.jpg``. With ``CNNBOOK_QUICK=1`` the sizes shrink to a smoke test.
 """
@@ -28,13 +29,21 @@ SHAPE_SAMPLE_SIZE = 300
 TRAIN_EVAL_SIZE = 500  # training photos re-scored after each epoch, as the lab does
 
 
-def budget() -> tuple[int, int, int, int | None]:
-    """(max epochs, patience, min epochs, photos per split): the lab's, or quick mode's."""
-    return (
-        cnnbook.pick(ladder.MAX_EPOCHS, 1),
-        cnnbook.pick(ladder.PATIENCE, 1),
-        cnnbook.pick(ladder.MIN_EPOCHS, 1),
-        cnnbook.pick(None, 32),
+def budget(name: str) -> tuple[int, int, int, int | None]:
+    """(max epochs, patience, min epochs, photos per split) of the budget ``name``
+    (``cnnbook.ladder.BUDGETS``), or quick mode's."""
+    chosen = ladder.budget(name)
+    return chosen.max_epochs, chosen.patience, chosen.min_epochs, cnnbook.pick(None, 32)
+
+
+def add_budget_argument(parser) -> None:
+    """``--budget``, shared by the two scripts."""
+    parser.add_argument(
+        "--budget",
+        choices=sorted(ladder.BUDGETS),
+        default=ladder.FAIR_BUDGET.name,
+        help="the training budget (default: fair; page: the shorter one the book's "
+        "build trains under)",
     )
 
 
@@ -70,7 +79,7 @@ class Photos:
 
 
 def book_photos() -> Photos:
-    limit = budget()[3]
+    limit = cnnbook.pick(None, 32)
     splits = {
         split: photos.cats_and_dogs_photos(split, limit=limit, seed=LISTING_SEED)
         for split in ("train", "validation", "test")
@@ -106,13 +115,20 @@ def folder_photos(folder: Path) -> photos.LabelledPhotos:
 
 
 def train_and_score(
-    number: int, book: Photos, seed: int, resize: str = "stretch", extra_test=None, **modern_options
+    number: int,
+    book: Photos,
+    seed: int,
+    resize: str = "stretch",
+    extra_test=None,
+    budget_name: str = ladder.FAIR_BUDGET.name,
+    **modern_options,
 ) -> dict:
-    """Train rung ``number`` (rung 6 with ``modern_options``) as the lab does; score it."""
+    """Train rung ``number`` (rung 6 with ``modern_options``) as the lab does, under the
+    budget ``budget_name``; score it."""
     import keras
 
-    max_epochs, patience, min_epochs, _ = budget()
-    started, load_at_start = environment()["date"], round(timing.load_average(), 1)
+    max_epochs, patience, min_epochs, _ = budget(budget_name)
+    started, load_at_start = f"{utc_now():%Y-%m-%d %H:%M} UTC", round(timing.load_average(), 1)
     cnnbook.set_seed(seed)
     train_data = book.data("train", resize, seed)
     model = ladder.build_for_budget(
@@ -185,12 +201,16 @@ def train_and_score(
     return record
 
 
-def environment() -> dict:
-    """What a result was measured on: the benchmarks' one header line, and its parts."""
+def utc_now():
     from datetime import datetime, timezone
 
-    max_epochs, patience, min_epochs, limit = budget()
-    when = datetime.fromtimestamp(time.time(), timezone.utc)
+    return datetime.fromtimestamp(time.time(), timezone.utc)
+
+
+def environment(budget_name: str = ladder.FAIR_BUDGET.name) -> dict:
+    """What a result was measured on: the benchmarks' one header line, and its parts."""
+    max_epochs, patience, min_epochs, limit = budget(budget_name)
+    when = utc_now()
     return {
         "header": timing.environment_line(extra=[f"cnnbook {cnnbook.__version__}"], when=when),
         "date": f"{when:%Y-%m-%d %H:%M} UTC",
@@ -198,6 +218,7 @@ def environment() -> dict:
         "load_average_at_start": round(timing.load_average(), 1),
         "cnnbook": cnnbook.__version__,
         "quick_mode": cnnbook.quick_mode(),
+        "budget": budget_name,
         "max_epochs": max_epochs,
         "patience": patience,
         "min_epochs": min_epochs,
@@ -205,7 +226,17 @@ def environment() -> dict:
     }
 
 
-BUDGET_KEYS = ("max_epochs", "patience", "min_epochs", "photos_per_split", "quick_mode")
+def budget_line(env: dict) -> str:
+    """The reports' line on the budget a file was measured under."""
+    return (
+        f"budget ({env.get('budget', 'fair')}): at most {env['max_epochs']} epochs, early "
+        f"stopping after {env['patience']} without a better validation loss (not before "
+        f"epoch {env['min_epochs']}); photos per split: {env['photos_per_split']}"
+        + (" (QUICK MODE: not a measurement)" if env["quick_mode"] else "")
+    )
+
+
+BUDGET_KEYS = ("budget", "max_epochs", "patience", "min_epochs", "photos_per_split", "quick_mode")
 
 
 def earlier_records(path: Path | None, key: str, env: dict) -> list[dict]:

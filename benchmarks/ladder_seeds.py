@@ -53,11 +53,7 @@ def report(records: list[dict], env: dict) -> str:
         "cats-vs-dogs ladder over seeds: test accuracy at the threshold chosen on validation",
         env["header"],
         f"load average at start: {env['load_average_at_start']}",
-        f"budget: at most {env['max_epochs']} epochs, early stopping after "
-        f"{env['patience']} without a better validation loss (not before epoch "
-        f"{env['min_epochs']}); photos per split: "
-        f"{env['photos_per_split']}"
-        f"{' (QUICK MODE: not a measurement)' if env['quick_mode'] else ''}",
+        ladder_runs.budget_line(env),
         "",
         f"{'rung':>4}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
         f"{'thr':>4}  {'epochs':>7}  {'s/epoch':>8}  {'minutes':>7}  started (load)    test set",
@@ -97,17 +93,22 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the runs --json holds already (measured under the same budget)",
     )
+    ladder_runs.add_budget_argument(parser)
     args = parser.parse_args(argv)
     extra_test = ladder_runs.folder_photos(args.test_dir) if args.test_dir else None
     book = ladder_runs.book_photos()
-    env = ladder_runs.environment()
+    env = ladder_runs.environment(args.budget)
     records: list[dict] = (
         ladder_runs.earlier_records(args.json, "rungs", env) if args.append else []
     )
     for seed in args.seeds:
         for number in args.rungs:
             print(f"rung {number}, seed {seed} ...", file=sys.stderr, flush=True)
-            records.append(ladder_runs.train_and_score(number, book, seed, extra_test=extra_test))
+            records.append(
+                ladder_runs.train_and_score(
+                    number, book, seed, extra_test=extra_test, budget_name=args.budget
+                )
+            )
             ladder_runs.write_json(args.json, "rungs", records, env)
     timing.publish_report(report(records, env), args.save)
     return 0

@@ -391,3 +391,17 @@ def test_missing_pretrained_weights_name_the_file_to_place(tmp_path, monkeypatch
     with pytest.raises(data.DataIntegrityError, match="not an HDF5"):
         data.pretrained_weights_path()
     assert (tmp_path / remote.filename).exists(), "the reader's file must be left in place"
+
+
+def test_budgets_share_one_rule_and_quick_mode_shrinks_them(monkeypatch):
+    monkeypatch.delenv("CNNBOOK_QUICK", raising=False)
+    fair, page = ladder.budget("fair"), ladder.budget("page")
+    assert (fair, page) == (ladder.FAIR_BUDGET, ladder.PAGE_BUDGET)
+    assert page.max_epochs < fair.max_epochs and page.patience <= fair.patience
+    for budget in (fair, page):
+        assert 1 <= budget.min_epochs <= budget.max_epochs and budget.patience >= 1
+        assert f"at most {budget.max_epochs} epochs" in budget.describe()
+    monkeypatch.setenv("CNNBOOK_QUICK", "1")
+    assert ladder.budget("fair") == ladder.budget("page") == ladder.QUICK_BUDGET
+    with pytest.raises(ValueError, match="'fair' and 'page'"):
+        ladder.budget("long")

@@ -69,6 +69,22 @@ def test_append_keeps_earlier_runs_of_the_same_budget_and_refuses_another(tmp_pa
     other = {**env, "max_epochs": env["max_epochs"] + 1}
     with pytest.raises(SystemExit, match="max_epochs"):
         runs.earlier_records(path, "rungs", other)
+    with pytest.raises(SystemExit, match="budget"):  # the page's runs never join the fair's
+        runs.earlier_records(path, "rungs", runs.environment("page"))
+
+
+def test_the_benchmarks_train_under_the_fair_budget_unless_told(monkeypatch):
+    from cnnbook import ladder
+
+    monkeypatch.delenv("CNNBOOK_QUICK", raising=False)
+    runs = _script("ladder_runs")
+    fair, page = ladder.FAIR_BUDGET, ladder.PAGE_BUDGET
+    assert runs.budget("fair")[:3] == (fair.max_epochs, fair.patience, fair.min_epochs)
+    assert runs.budget("page")[:3] == (page.max_epochs, page.patience, page.min_epochs)
+    for script in ("ladder_seeds", "ladder_ablation"):
+        with pytest.raises(SystemExit):  # argparse: "invalid choice"
+            _script(script).main(["--budget", "long"])
+    assert runs.environment("page")["budget"] == "page"
 
 
 def test_ladder_seeds_refuses_a_folder_without_cats_and_dogs(tmp_path):
