@@ -128,7 +128,8 @@ def train_and_score(
     import keras
 
     max_epochs, patience, min_epochs, _ = budget(budget_name)
-    started, load_at_start = f"{utc_now():%Y-%m-%d %H:%M} UTC", round(timing.load_average(), 1)
+    started = f"{timing.utc_now():%Y-%m-%d %H:%M} UTC"
+    load_at_start = round(timing.load_average(), 1)
     cnnbook.set_seed(seed)
     train_data = book.data("train", resize, seed)
     model = ladder.build_for_budget(
@@ -201,16 +202,10 @@ def train_and_score(
     return record
 
 
-def utc_now():
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(time.time(), timezone.utc)
-
-
 def environment(budget_name: str = ladder.FAIR_BUDGET.name) -> dict:
     """What a result was measured on: the benchmarks' one header line, and its parts."""
     max_epochs, patience, min_epochs, limit = budget(budget_name)
-    when = utc_now()
+    when = timing.utc_now()
     return {
         "header": timing.environment_line(extra=[f"cnnbook {cnnbook.__version__}"], when=when),
         "date": f"{when:%Y-%m-%d %H:%M} UTC",

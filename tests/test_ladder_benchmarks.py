@@ -108,3 +108,24 @@ def test_ladder_ablation_runs_a_variant_and_a_resize_mode(data_root, tmp_path, m
     ]
     assert all(PROMISED <= set(r) for r in records)
     assert "QUICK MODE" in text.read_text()
+
+
+def test_book_build_benchmark_reads_each_labs_time_from_the_build(built_book):
+    """benchmarks/book_build.py's report, from the build the tests read (quick mode)."""
+    build = _script("book_build")
+    seconds = build.notebook_seconds(built_book.parent / ".jupyter_cache" / "quick")
+    labs = {
+        f"{name}.ipynb"
+        for name in (
+            "01_convolution_by_hand",
+            "02_edge_filters",
+            "03_max_pooling",
+            "04_mnist_convnet",
+            "05_cats_vs_dogs",
+        )
+    }
+    assert labs <= set(seconds) and all(seconds[lab] > 0 for lab in labs)
+    text = build.report(600.0, 0, seconds, (1.0, 2.0))
+    assert "QUICK MODE" in text and "whole build: 10.0 minutes" in text
+    assert "05_cats_vs_dogs.ipynb" in text and "succeeded" in text
+    assert "FAILED (exit status 2)" in build.report(60.0, 2, seconds, (1.0, 2.0))

@@ -131,6 +131,13 @@ def load_average() -> float:
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
+def utc_now() -> datetime.datetime:
+    """Now, in UTC: when a measurement starts (``environment_line(when=...)``)."""
+    import datetime as _datetime
+
+    return _datetime.datetime.now(_datetime.timezone.utc)
+
+
 def environment_line(
     packages: Sequence[str] = ("numpy", "tensorflow", "keras"),
     extra: Sequence[str] = (),
@@ -143,12 +150,11 @@ def environment_line(
     a sandbox's version, say). Versions are read from the installed distributions, so
     nothing is imported (TensorFlow would only log noise); a missing one says so.
     """
-    import datetime as _datetime
     import os
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
-    when = when or _datetime.datetime.now(_datetime.timezone.utc)
+    when = when or utc_now()
     parts = [
         f"measured {when:%Y-%m-%d %H:%M} UTC on {cpu_model()}",
         f"{os.cpu_count()} CPUs",
