@@ -4,8 +4,9 @@
     python benchmarks/ladder_ablation.py --variants "no augmentation" crop --seeds 1 2 3 \
         --json benchmarks/results/ladder_ablation.json --save benchmarks/results/ladder_ablation.txt
 
-Variants of rung 6, each trained as the lab does in full mode (``ladder_runs.py``: one
-budget, early stopping on the validation loss, the threshold chosen on validation) and
+Variants of rung 6, each trained with the lab's builders and rule (``ladder_runs.py``)
+under the fair budget by default (``--budget page``: the lab's shorter default; early
+stopping on the validation loss, the threshold chosen on validation) and
 scored on the book's test split, with 95% Wilson intervals:
 
 - ``rung 6``: the whole recipe (the reference);

@@ -33,7 +33,12 @@ def budget(name: str) -> tuple[int, int, int, int | None]:
     """(max epochs, patience, min epochs, photos per split) of the budget ``name``
     (``cnnbook.ladder.BUDGETS``), or quick mode's."""
     chosen = ladder.budget(name)
-    return chosen.max_epochs, chosen.patience, chosen.min_epochs, cnnbook.pick(None, 32)
+    return chosen.max_epochs, chosen.patience, chosen.min_epochs, photos_per_split()
+
+
+def photos_per_split() -> int | None:
+    """All the photos (None), or quick mode's few."""
+    return cnnbook.pick(None, 32)
 
 
 def add_budget_argument(parser) -> None:
@@ -79,7 +84,7 @@ class Photos:
 
 
 def book_photos() -> Photos:
-    limit = cnnbook.pick(None, 32)
+    limit = photos_per_split()
     splits = {
         split: photos.cats_and_dogs_photos(split, limit=limit, seed=LISTING_SEED)
         for split in ("train", "validation", "test")
@@ -222,12 +227,14 @@ def environment(budget_name: str = ladder.FAIR_BUDGET.name) -> dict:
 
 
 def budget_line(env: dict) -> str:
-    """The reports' line on the budget a file was measured under."""
-    return (
-        f"budget ({env.get('budget', 'fair')}): at most {env['max_epochs']} epochs, early "
-        f"stopping after {env['patience']} without a better validation loss (not before "
-        f"epoch {env['min_epochs']}); photos per split: {env['photos_per_split']}"
-        + (" (QUICK MODE: not a measurement)" if env["quick_mode"] else "")
+    """The reports' line on the budget a file was measured under (files from before the
+    budgets had names carry none)."""
+    rule = ladder.Budget(
+        env.get("budget", "unnamed"), env["max_epochs"], env["patience"], env["min_epochs"]
+    )
+    name = f" ({rule.name})" if "budget" in env else ""
+    return f"budget{name}: {rule.describe()}; photos per split: {env['photos_per_split']}" + (
+        " (QUICK MODE: not a measurement)" if env["quick_mode"] else ""
     )
 
 

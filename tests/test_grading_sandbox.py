@@ -800,6 +800,9 @@ def test_a_model_is_costed_from_its_config_before_it_is_built():
     def huge_kernel(config):  # a 40x40 window on a 28x28 image
         config["config"]["layers"][1]["config"]["kernel_size"] = [40, 40]
 
+    def true_filters(config):  # JSON true is not a number of kernels
+        config["config"]["layers"][1]["config"]["filters"] = True
+
     def odd_padding(config):
         config["config"]["layers"][1]["config"]["padding"] = "causal"
 
@@ -807,7 +810,8 @@ def test_a_model_is_costed_from_its_config_before_it_is_built():
         (huge_dense, "Dense units"),
         (constant, "Constant"),
         (array, "array"),
-        (huge_kernel, "window is larger than its input"),
+        (huge_kernel, "A window of 40 does not fit in an input of 28"),
+        (true_filters, "filters"),
         (odd_padding, "padding causal is not allowed"),
     ]:
         with pytest.raises(WrongAnswer, match=message):

@@ -101,9 +101,14 @@ def _check_values(config, key: str = "") -> None:
             _check_values(value, key)
 
 
+def _is_count(value, top: int) -> bool:
+    """A whole number from 1 to ``top``; JSON's true and false are not numbers here."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= top
+
+
 def _pair(value, name: str) -> tuple[int, int]:
     pair = value if isinstance(value, (list, tuple)) else [value, value]
-    if len(pair) != 2 or not all(isinstance(v, int) and 0 < v <= 64 for v in pair):
+    if len(pair) != 2 or not all(_is_count(v, 64) for v in pair):
         raise WrongAnswer(f"{name} {str(value)[:40]} is not allowed")
     return int(pair[0]), int(pair[1])
 
@@ -119,8 +124,8 @@ def _window(shape, size, strides, padding) -> tuple[int, int]:
         return tuple(
             ops.output_size(s, k, t, padding) for s, k, t in zip(shape, size, strides, strict=True)
         )
-    except ValueError:
-        raise WrongAnswer("a layer's window is larger than its input") from None
+    except ValueError as error:  # the book's own words: which window, which input
+        raise WrongAnswer(str(error)[:160]) from None
 
 
 class Cost:
@@ -149,7 +154,7 @@ def _layer(layer: dict, shape: tuple[int, ...], cost: Cost) -> tuple[int, ...]:
         return (size,)
     if name == "Dense":
         units = config.get("units")
-        if not isinstance(units, int) or not 0 < units <= 100_000:
+        if not _is_count(units, 100_000):
             raise WrongAnswer(f"Dense units {str(units)[:20]} are not allowed")
         cost.params += shape[-1] * units + (units if config.get("use_bias", True) else 0)
         cost.macs += size * units
@@ -161,7 +166,7 @@ def _layer(layer: dict, shape: tuple[int, ...], cost: Cost) -> tuple[int, ...]:
         return (shape[2],)
     if name == "Conv2D":
         filters = config.get("filters")
-        if not isinstance(filters, int) or not 0 < filters <= 4096:
+        if not _is_count(filters, 4096):
             raise WrongAnswer(f"Conv2D filters {str(filters)[:20]} are not allowed")
         if config.get("groups", 1) != 1 or _pair(config.get("dilation_rate", 1), "dilation") != (
             1,
@@ -191,7 +196,7 @@ def _input_shape(layer: dict) -> tuple[int, ...]:
     shape = layer.get("config", {}).get("batch_shape")
     if not isinstance(shape, list) or len(shape) < 2 or shape[0] is not None:
         raise WrongAnswer("the model's input has no fixed shape")
-    if not all(isinstance(s, int) and 0 < s <= 4096 for s in shape[1:]):
+    if not all(_is_count(s, 4096) for s in shape[1:]):
         raise WrongAnswer(f"the model's input shape {shape[1:]} is not allowed")
     return tuple(shape[1:])
 
