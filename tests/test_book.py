@@ -142,10 +142,11 @@ def test_setup_cell_installs_only_on_colab_or_when_told(monkeypatch):
     installs: list[str] = []
     # IPython's own translation of the cell (%pip becomes run_line_magic), and its own
     # expansion of {expressions} in a magic's line, as on Colab; cnnbook lines left out.
-    from IPython.core.inputtransformer2 import TransformerManager
     from IPython.utils.text import DollarFormatter
 
-    code = TransformerManager().transform_cell(source.split("import cnnbook")[0])
+    from tools.grading.flags import python_source
+
+    code = python_source(source.split("import cnnbook")[0])
     namespace: dict = {}
 
     class Shell:

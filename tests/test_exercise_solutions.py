@@ -196,10 +196,10 @@ def _target_names(target: ast.AST) -> set[str]:
 
 def cell_names(source: str) -> CellNames | None:
     """The names a cell uses, from its code (IPython syntax allowed); None if unparsable."""
-    from IPython.core.inputtransformer2 import TransformerManager
+    from tools.grading.flags import python_source  # IPython's own translation, one copy
 
     try:
-        tree = ast.parse(TransformerManager().transform_cell(source))
+        tree = ast.parse(python_source(source))
     except SyntaxError:
         return None
     names = CellNames()
