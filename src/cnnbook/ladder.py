@@ -376,8 +376,9 @@ class Budget:
 #: ladder_seeds_40_epochs.txt; the earliest rule, 16 epochs with patience 3, is there too).
 FAIR_BUDGET = Budget("fair", max_epochs=60, patience=10, min_epochs=10)
 #: The page's budget: the same rule, shorter, so that a full-mode build of the whole
-#: book stays under 30 minutes on a 2-core CPU (benchmarks/results/book_build.txt), and
-#: the ladder's cell under Jupyter Book's 30 minutes a cell: one epoch of each of the six
+#: book takes about 30 minutes on a 2-core CPU (30.1 measured on a slow day:
+#: benchmarks/results/book_build.txt), and the ladder's cell stays under Jupyter Book's
+#: 30 minutes a cell: one epoch of each of the six
 #: rungs takes about two minutes there, most of it in rungs 4 and 5 (the lab's table
 #: gives each rung's seconds per epoch). The lab trains under it by default.
 PAGE_BUDGET = Budget("page", max_epochs=8, patience=3, min_epochs=3)
