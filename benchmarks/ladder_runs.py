@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 import cnnbook  # noqa: E402
-from cnnbook import data, ladder, photos, timing  # noqa: E402
+from cnnbook import data, ladder, metrics, photos, timing  # noqa: E402
 
 LISTING_SEED = 42  # the lab's seed for listing the photos and counting their shapes
 SHAPE_SAMPLE_SIZE = 300
@@ -177,6 +177,9 @@ def train_and_score(
         "seconds_per_epoch": row["seconds_per_epoch"],
         "train_seconds": time.perf_counter() - start,
         "parameters": row["parameters"],
+        # right (1) or wrong (0) on each test photo, in the split's order: what a paired
+        # test between two runs on the same photos needs (metrics.paired_comparison)
+        "test_correct": correct_flags(row["test_correct"]),
     }
     if extra_test is not None:  # a reader's own folder: its scores become the test_*
         record["book_test_accuracy"] = record["test_accuracy"]
@@ -201,10 +204,18 @@ def train_and_score(
             }
         )
         record["n"] = scored["test_n"]
+        record["test_correct"] = correct_flags(
+            metrics.correct_calls(scores, labels, row["best_threshold"])
+        )
         record["test_set"] = "the photos of --test-dir"
     del model
     keras.backend.clear_session()
     return record
+
+
+def correct_flags(correct) -> str:
+    """Per-photo right/wrong flags as a compact string of 1s and 0s (the JSON's form)."""
+    return "".join("1" if right else "0" for right in correct)
 
 
 def environment(budget_name: str = ladder.FAIR_BUDGET.name) -> dict:
