@@ -28,7 +28,7 @@ from pathlib import Path
 
 # ladder_runs.py, beside this file: imported as benchmarks.ladder_runs (tests,
 # python -m benchmarks.NAME) or, run as a script, from this folder on sys.path.
-from cnnbook import timing
+from cnnbook import ladder, timing
 
 if __package__:
     from benchmarks import ladder_runs
@@ -70,6 +70,20 @@ def report(records: list[dict], env: dict) -> str:
     for name in dict.fromkeys(r["variant"] for r in records):
         values = [r["test_accuracy"] for r in records if r["variant"] == name]
         lines.append(f"{name:18}: test accuracy {ladder_runs.spread(values)}")
+    effects = ladder.ablation_effects(records)
+    if effects:
+        lines += [
+            "",
+            f"against the whole recipe ({ladder.ABLATION_REFERENCE}), on the same test photos "
+            "and seeds (McNemar's exact test):",
+        ]
+    for effect in effects:
+        compared = effect.comparison
+        lines.append(
+            f"{effect.variant:18}: {effect.change * 100:+5.1f} points, p = "
+            f"{compared.p_value:.3f} ({effect.verdict}; right only with it "
+            f"{compared.only_first}, only with the whole recipe {compared.only_second})"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -395,13 +395,50 @@ def test_missing_pretrained_weights_name_the_file_to_place(tmp_path, monkeypatch
 
 def test_budgets_share_one_rule_and_quick_mode_shrinks_them(monkeypatch):
     monkeypatch.delenv("CNNBOOK_QUICK", raising=False)
-    fair, page = ladder.budget("fair"), ladder.budget("page")
-    assert (fair, page) == (ladder.FAIR_BUDGET, ladder.PAGE_BUDGET)
+    fair, page, short = ladder.budget("fair"), ladder.budget("page"), ladder.budget("short")
+    assert (fair, page, short) == (ladder.FAIR_BUDGET, ladder.PAGE_BUDGET, ladder.SHORT_BUDGET)
     assert page.max_epochs < fair.max_epochs and page.patience <= fair.patience
-    for budget in (fair, page):
+    assert page.max_epochs <= short.max_epochs < fair.max_epochs
+    for name, budget in ladder.BUDGETS.items():
+        assert budget.name == name
         assert 1 <= budget.min_epochs <= budget.max_epochs and budget.patience >= 1
         assert f"at most {budget.max_epochs} epochs" in budget.describe()
     monkeypatch.setenv("CNNBOOK_QUICK", "1")
-    assert ladder.budget("fair") == ladder.budget("page") == ladder.QUICK_BUDGET
-    with pytest.raises(ValueError, match="'fair' and 'page'"):
+    assert {ladder.budget(name) for name in ladder.BUDGETS} == {ladder.QUICK_BUDGET}
+    with pytest.raises(ValueError, match="'fair', 'page', 'short'"):
         ladder.budget("long")
+
+
+def test_ablation_effects_pair_each_variant_with_the_reference_of_its_seed():
+    def run(variant, seed, flags):
+        return {
+            "variant": variant,
+            "seed": seed,
+            "test_correct": flags,
+            "test_accuracy": flags.count("1") / len(flags),
+        }
+
+    records = [
+        run("rung 6", 1, "1111111111"),
+        run("rung 6", 2, "1111100000"),
+        run("no dropout", 1, "0000000000"),
+        run("no dropout", 2, "0000000000"),
+        run("crop", 1, "1111111110"),  # one photo lost: a split of 1 to 0, p = 1
+        run("pad", 3, "1111111111"),  # no reference run of seed 3: left out
+    ]
+    effects = {effect.variant: effect for effect in ladder.ablation_effects(records)}
+    assert set(effects) == {"no dropout", "crop"}
+    dropped = effects["no dropout"]
+    assert (dropped.comparison.only_first, dropped.comparison.only_second) == (0, 15)
+    assert dropped.comparison.p_value == pytest.approx(2 / 2**15)  # exact binomial tail
+    assert dropped.verdict == "worse" and dropped.seeds == 2
+    assert dropped.change == pytest.approx(0.0 - 0.75)
+    crop = effects["crop"]
+    assert crop.verdict == "tied" and crop.comparison.p_value == 1.0 and crop.seeds == 1
+    assert crop.change == pytest.approx(-0.1) and crop.reference_accuracy == 1.0
+    better = ladder.ablation_effects([run("rung 6", 1, "0" * 8), run("MSE loss", 1, "1" * 8)])
+    assert better[0].verdict == "better"
+    with pytest.raises(ValueError, match="re-run"):
+        ladder.ablation_effects(
+            [run("rung 6", 1, "1"), {"variant": "pad", "seed": 1, "test_accuracy": 1.0}]
+        )

@@ -132,6 +132,10 @@ def test_book_build_benchmark_reads_each_labs_time_from_the_build(built_book):
     text = build.report(600.0, 0, seconds, (1.0, 2.0))
     assert "QUICK MODE" in text and "whole build: 10.0 minutes" in text
     assert "05_cats_vs_dogs.ipynb" in text and "succeeded" in text
+    # the lab quotes the time only while the budget it was measured under is the page's
+    from cnnbook import ladder
+
+    assert f"the lab's page budget: {ladder.PAGE_BUDGET.describe()}" in text
     slow = build.report(1900.0, 2, seconds, (1.0, 2.0))
     assert "FAILED (exit status 2)" in slow and "OVER THE GOAL" in slow
     assert "OVER THE GOAL" not in text

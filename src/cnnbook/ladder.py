@@ -376,21 +376,25 @@ class Budget:
 #: ladder_seeds_40_epochs.txt; the earliest rule, 16 epochs with patience 3, is there too).
 FAIR_BUDGET = Budget("fair", max_epochs=60, patience=10, min_epochs=10)
 #: The page's budget: the same rule, shorter, so that a full-mode build of the whole
-#: book takes about 30 minutes on a 2-core CPU (30.1 measured on a slow day:
-#: benchmarks/results/book_build.txt), and the ladder's cell stays under Jupyter Book's
-#: 30 minutes a cell: one epoch of each of the six
-#: rungs takes about two minutes there, most of it in rungs 4 and 5 (the lab's table
-#: gives each rung's seconds per epoch). The lab trains under it by default.
-PAGE_BUDGET = Budget("page", max_epochs=8, patience=3, min_epochs=3)
+#: book stays under 30 minutes on a 2-core CPU (benchmarks/results/book_build.txt), and
+#: the ladder's cell under Jupyter Book's 30 minutes a cell. One epoch of each of the six
+#: rungs takes two to three minutes there, most of it in rungs 4 and 5 (the lab's table
+#: gives each rung's seconds per epoch); at 8 epochs the build took 30.1 minutes, 27.4 of
+#: them in the ladder. The lab trains under it by default.
+PAGE_BUDGET = Budget("page", max_epochs=6, patience=3, min_epochs=3)
+#: The ablation's (``benchmarks/ladder_ablation.py --budget short``): eight epochs, the
+#: page's budget when its committed results were measured, cheap enough to run every
+#: variant; what an ingredient buys in a short training, not at the fair budget's length.
+SHORT_BUDGET = Budget("short", max_epochs=8, patience=3, min_epochs=3)
 #: Quick mode's (``CNNBOOK_QUICK=1``): a check that the code runs, not a measurement.
 QUICK_BUDGET = Budget("quick", max_epochs=2, patience=1, min_epochs=1)
-BUDGETS = {budget.name: budget for budget in (FAIR_BUDGET, PAGE_BUDGET)}
+BUDGETS = {budget.name: budget for budget in (FAIR_BUDGET, PAGE_BUDGET, SHORT_BUDGET)}
 
 
 def budget(name: str) -> Budget:
-    """The budget called ``name`` ("fair" or "page"), or quick mode's."""
+    """The budget called ``name`` (a key of ``BUDGETS``), or quick mode's."""
     if name not in BUDGETS:
-        raise ValueError(f"the budgets are {' and '.join(map(repr, BUDGETS))}, not {name!r}")
+        raise ValueError(f"the budgets are {', '.join(map(repr, BUDGETS))}, not {name!r}")
     return pick(BUDGETS[name], QUICK_BUDGET)
 
 
@@ -816,3 +820,72 @@ TABLE_COLUMNS = (
     "seconds_per_epoch",
     "num_epochs",
 )
+
+
+# --------------------------------------------------------------------------- ablation
+#: The ablation's reference: rung 6 with every ingredient (benchmarks/ladder_ablation.py).
+ABLATION_REFERENCE = "rung 6"
+
+
+@dataclass(frozen=True)
+class AblationEffect:
+    """One variant of rung 6 against the whole recipe, trained with the same seeds and
+    scored on the same test photos."""
+
+    variant: str
+    accuracy: float  # the variant's test accuracy, mean over its seeds
+    reference_accuracy: float  # the whole recipe's, over the same seeds
+    comparison: metrics.PairedComparison  # the variant first, the whole recipe second
+    seeds: int
+
+    @property
+    def change(self) -> float:
+        """Test accuracy of the variant minus the whole recipe's (negative: it lost)."""
+        return self.accuracy - self.reference_accuracy
+
+    @property
+    def verdict(self) -> str:
+        """Worse or better when a paired test at the 5% level says so, else tied."""
+        if self.comparison.p_value >= 0.05:
+            return "tied"
+        return "better" if self.comparison.only_first > self.comparison.only_second else "worse"
+
+
+def _flags(record: dict) -> np.ndarray:
+    flags = record.get("test_correct")
+    if flags is None:
+        raise ValueError(
+            f"the run of {record.get('variant', 'rung ' + str(record.get('rung')))!r}, seed "
+            f"{record.get('seed')}, has no per-photo flags (test_correct): re-run it with "
+            "the current benchmarks/ladder_ablation.py"
+        )
+    return np.array([flag in (1, True, "1") for flag in flags], dtype=bool)
+
+
+def ablation_effects(
+    records: Sequence[dict], reference: str = ABLATION_REFERENCE
+) -> list[AblationEffect]:
+    """Each variant of the ablation's ``records`` (``variant``, ``seed``,
+    ``test_accuracy`` and ``test_correct`` each) against the ``reference`` run of the
+    same seed: a paired test (``metrics.paired_comparison``) on the photos of all the
+    seeds they share. Variants without a reference run of a shared seed are left out."""
+    references = {r["seed"]: r for r in records if r["variant"] == reference}
+    effects = []
+    for variant in dict.fromkeys(r["variant"] for r in records if r["variant"] != reference):
+        runs = [r for r in records if r["variant"] == variant and r["seed"] in references]
+        if not runs:
+            continue
+        paired = [references[r["seed"]] for r in runs]
+        effects.append(
+            AblationEffect(
+                variant=variant,
+                accuracy=float(np.mean([r["test_accuracy"] for r in runs])),
+                reference_accuracy=float(np.mean([r["test_accuracy"] for r in paired])),
+                comparison=metrics.paired_comparison(
+                    np.concatenate([_flags(r) for r in runs]),
+                    np.concatenate([_flags(r) for r in paired]),
+                ),
+                seeds=len(runs),
+            )
+        )
+    return effects
