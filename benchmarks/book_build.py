@@ -23,11 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from cnnbook import config, ladder, timing
+from cnnbook import book, config, ladder, timing
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_MINUTES = 30
-PAGE_BUDGET_LINE = "the lab's page budget: "
 
 
 def cache_name() -> str:
@@ -80,8 +79,9 @@ def report(
         f"the whole book built from a fresh clone of {commit}, {mode}",
         timing.environment_line(when=started),
         f"load average before: {loads[0]:.1f}, after: {loads[1]:.1f}",
-        # the lab checks this line: a time measured under another page budget is stale
-        f"{PAGE_BUDGET_LINE}{ladder.PAGE_BUDGET.describe()}",
+        # the lab checks this line (cnnbook.book.measured_build): a time measured under
+        # another page budget, or quick mode's, is not quoted
+        f"{book.BUILD_BUDGET_PREFIX}{ladder.budget(ladder.PAGE_BUDGET.name).describe()}",
         "",
         f"{'notebook':40} {'minutes':>8}",
         *(

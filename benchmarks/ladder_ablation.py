@@ -1,13 +1,15 @@
 """What each ingredient of rung 6 buys: remove one at a time, measure the test accuracy.
 
-    python benchmarks/ladder_ablation.py                       # every variant, seed 42
+    python benchmarks/ladder_ablation.py           # every variant, seed 42, short budget
     python benchmarks/ladder_ablation.py --variants "no augmentation" crop --seeds 1 2 3 \
         --json benchmarks/results/ladder_ablation.json --save benchmarks/results/ladder_ablation.txt
 
 Variants of rung 6, each trained with the lab's builders and rule (``ladder_runs.py``)
-under the fair budget by default (``--budget page``: the lab's shorter default; early
-stopping on the validation loss, the threshold chosen on validation) and
-scored on the book's test split, with 95% Wilson intervals:
+under the short budget by default (``cnnbook.ladder.SHORT_BUDGET``, 8 epochs: the fair
+budget's 60 would take hours a variant; ``--budget fair`` runs them; early stopping on
+the validation loss, the threshold chosen on validation), scored on the book's test
+split with 95% Wilson intervals, and compared with the whole recipe of the same seed on
+the same photos (``cnnbook.ladder.ablation_effects``: McNemar's exact test):
 
 - ``rung 6``: the whole recipe (the reference);
 - ``no augmentation``, ``no batch norm``, ``no dropout``: one ingredient removed;
@@ -105,13 +107,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the runs --json holds already (measured under the same budget)",
     )
-    ladder_runs.add_budget_argument(parser)
+    ladder_runs.add_budget_argument(parser, default=ladder.SHORT_BUDGET.name)
     args = parser.parse_args(argv)
-    book = ladder_runs.book_photos()
     env = ladder_runs.environment(args.budget)
     records: list[dict] = (
         ladder_runs.earlier_records(args.json, "variants", env) if args.append else []
     )
+    unpaired = [f"{r['variant']} (seed {r['seed']})" for r in records if "test_correct" not in r]
+    if unpaired:  # before hours of training, not after
+        raise SystemExit(
+            f"{args.json} holds runs without per-photo flags (test_correct), which the paired "
+            f"comparison needs: {', '.join(unpaired)}. Write to a new file instead."
+        )
+    book = ladder_runs.book_photos()
     for seed in args.seeds:
         for name in args.variants:
             resize, switches = VARIANTS[name]

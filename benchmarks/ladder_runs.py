@@ -41,14 +41,15 @@ def photos_per_split() -> int | None:
     return cnnbook.pick(None, 32)
 
 
-def add_budget_argument(parser) -> None:
+def add_budget_argument(parser, default: str = ladder.FAIR_BUDGET.name) -> None:
     """``--budget``, shared by the two scripts."""
     parser.add_argument(
         "--budget",
         choices=sorted(ladder.BUDGETS),
-        default=ladder.FAIR_BUDGET.name,
-        help="the training budget (default: fair; page: the shorter one the book's "
-        "build trains under)",
+        default=default,
+        help=f"the training budget (default: {default}; "
+        + "; ".join(f"{b.name}: {b.describe()}" for b in ladder.BUDGETS.values())
+        + ")",
     )
 
 

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 
 import pytest
 
 from cnnbook import data
 
-PROMISED = {"rung", "seed", "test_accuracy", "test_accuracy_at_0.5", "threshold", "n"}
+PROMISED = {
+    "rung",
+    "seed",
+    "test_accuracy",
+    "test_accuracy_at_0.5",
+    "threshold",
+    "n",
+    "test_correct",
+}
 
 
 def _script(name: str):
@@ -55,6 +64,8 @@ def test_ladder_seeds_scores_a_readers_folder_and_writes_the_promised_json(
     (record,) = json.loads(out.read_text())["rungs"]
     assert PROMISED <= set(record)
     assert record["rung"] == 1 and record["seed"] == 42 and record["n"] == 6
+    assert len(record["test_correct"]) == 6 and set(record["test_correct"]) <= {"0", "1"}
+    assert record["test_correct"].count("1") == round(record["test_accuracy"] * 6)
     assert 0.0 <= record["test_accuracy"] <= 1.0 and 0.0 <= record["threshold"] < 1.0
     assert "QUICK MODE" in capsys.readouterr().out
 
@@ -103,15 +114,22 @@ def test_ladder_ablation_runs_a_variant_and_a_resize_mode(data_root, tmp_path, m
     monkeypatch.setenv("CNNBOOK_QUICK", "1")
     out, text = tmp_path / "ablation.json", tmp_path / "ablation.txt"
     _script("ladder_ablation").main(
-        ["--variants", "no dropout", "pad", "--seeds", "3", "--json", str(out), "--save", str(text)]
+        ["--variants", "rung 6", "pad", "--seeds", "3", "--json", str(out), "--save", str(text)]
     )
     records = json.loads(out.read_text())["variants"]
     assert [(r["variant"], r["resize"]) for r in records] == [
-        ("no dropout", "stretch"),
+        ("rung 6", "stretch"),
         ("pad", "pad"),
     ]
-    assert all(PROMISED <= set(r) for r in records)
-    assert "QUICK MODE" in text.read_text()
+    assert all(PROMISED <= set(r) and len(r["test_correct"]) == r["n"] for r in records)
+    report = text.read_text()
+    assert "QUICK MODE" in report and "budget (short)" in report  # the ablation's default
+    assert re.search(r"pad +: [+-]\d+\.\d points, p = ", report), "no paired comparison"
+    # an older file without per-photo flags is refused before any training
+    json_text = out.read_text().replace('"test_correct"', '"no_flags"')
+    out.write_text(json_text)
+    with pytest.raises(SystemExit, match="test_correct"):
+        _script("ladder_ablation").main(["--variants", "pad", "--json", str(out), "--append"])
 
 
 def test_book_build_benchmark_reads_each_labs_time_from_the_build(built_book):
@@ -132,10 +150,19 @@ def test_book_build_benchmark_reads_each_labs_time_from_the_build(built_book):
     text = build.report(600.0, 0, seconds, (1.0, 2.0))
     assert "QUICK MODE" in text and "whole build: 10.0 minutes" in text
     assert "05_cats_vs_dogs.ipynb" in text and "succeeded" in text
-    # the lab quotes the time only while the budget it was measured under is the page's
-    from cnnbook import ladder
+    # the lab quotes a time only from a successful full-mode build under its page budget
+    from cnnbook import book, ladder
 
-    assert f"the lab's page budget: {ladder.PAGE_BUDGET.describe()}" in text
+    page = ladder.PAGE_BUDGET.describe()
+    assert book.measured_build(text, page) is None  # quick mode: not a measurement
+    full = text.replace("QUICK MODE (not a measurement)", "full mode").replace(
+        ladder.QUICK_BUDGET.describe(), page
+    )
+    minutes, date = book.measured_build(full, page)
+    assert minutes == 10.0 and date.endswith("UTC")
+    assert book.measured_build(full, ladder.FAIR_BUDGET.describe()) is None  # another budget
+    assert book.measured_build(full.replace(", succeeded", ", FAILED"), page) is None
+    assert book.measured_build("", page) is None
     slow = build.report(1900.0, 2, seconds, (1.0, 2.0))
     assert "FAILED (exit status 2)" in slow and "OVER THE GOAL" in slow
     assert "OVER THE GOAL" not in text

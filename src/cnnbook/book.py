@@ -363,3 +363,31 @@ def glue_last_run() -> None:
         HTML(f'<p class="cnnbook-last-run"><small>{html.escape(line)}</small></p>'),
         display=False,
     )
+
+
+# --------------------------------------------------------------------------- build time
+#: ``benchmarks/book_build.py``'s report line naming the page budget the build trained
+#: the cats-vs-dogs lab under; the lab quotes a build time only while it still holds.
+BUILD_BUDGET_PREFIX = "the lab's page budget: "
+
+
+def measured_build(report: str, page_budget: str) -> tuple[float, str] | None:
+    """The minutes and date of a ``benchmarks/book_build.py`` report, if it is a
+    successful full-mode build measured under ``page_budget`` (a ``Budget.describe()``
+    text); ``None`` for a quick-mode or failed build, or one under another budget."""
+    import re
+
+    minutes = re.search(r"whole build: ([\d.]+) minutes", report)
+    date = re.search(r"measured (\S+ \S+ UTC)", report)
+    trusted = (
+        (
+            "full mode" in report.splitlines()[0]
+            and ", succeeded" in report
+            and f"{BUILD_BUDGET_PREFIX}{page_budget}" in report.splitlines()
+        )
+        if report
+        else False
+    )
+    if not (trusted and minutes and date):
+        return None
+    return float(minutes[1]), date[1]
