@@ -30,7 +30,7 @@ from pathlib import Path
 
 # ladder_runs.py, beside this file: imported as benchmarks.ladder_runs (tests,
 # python -m benchmarks.NAME) or, run as a script, from this folder on sys.path.
-from cnnbook import ladder, timing
+from cnnbook import ladder, metrics, timing
 
 if __package__:
     from benchmarks import ladder_runs
@@ -82,8 +82,8 @@ def report(records: list[dict], env: dict) -> str:
     for effect in effects:
         compared = effect.comparison
         lines.append(
-            f"{effect.variant:18}: {effect.change * 100:+5.1f} points, p = "
-            f"{compared.p_value:.3f} ({effect.verdict}; right only with it "
+            f"{effect.variant:18}: {effect.change * 100:+5.1f} points, "
+            f"{metrics.p_value_text(compared.p_value)} ({effect.verdict}; right only with it "
             f"{compared.only_first}, only with the whole recipe {compared.only_second})"
         )
     return "\n".join(lines) + "\n"

@@ -223,3 +223,9 @@ def test_paired_comparison_counts_disagreements_and_gives_the_exact_mcnemar_p_va
 def test_paired_comparison_refuses_unpaired_or_non_boolean_flags(first, second):
     with pytest.raises(ValueError, match="flag"):
         metrics.paired_comparison(first, second)
+
+
+def test_p_value_text_reads_as_prose():
+    assert metrics.p_value_text(2.3e-6) == "p < 0.001"
+    assert metrics.p_value_text(0.0544) == "p = 0.054"
+    assert metrics.p_value_text(1.0) == "p = 1"

@@ -273,6 +273,11 @@ def paired_comparison(correct_first: ArrayLike, correct_second: ArrayLike) -> Pa
     return PairedComparison(only_first, only_second, float(min(1.0, 2 * tail)))
 
 
+def p_value_text(p_value: float) -> str:
+    """A p-value as prose gives it: "p < 0.001" below a thousandth, else two digits."""
+    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.2g}"
+
+
 # --------------------------------------------------------------------------- ranking
 def roc_curve(scores: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """False- and true-positive rates at every distinct threshold, and the thresholds.
