@@ -380,7 +380,7 @@ FAIR_BUDGET = Budget("fair", max_epochs=60, patience=10, min_epochs=10)
 #: the ladder's cell under Jupyter Book's 30 minutes a cell. One epoch of each of the six
 #: rungs takes two to three minutes there, most of it in rungs 4 and 5 (the lab's table
 #: gives each rung's seconds per epoch); at 8 epochs the build took 30.1 minutes, 27.4 of
-#: them in the ladder. The lab trains under it by default.
+#: them in the ladder, at 6 it took 22.3. The lab trains under it by default.
 PAGE_BUDGET = Budget("page", max_epochs=6, patience=3, min_epochs=3)
 #: The ablation's (``benchmarks/ladder_ablation.py --budget short``): eight epochs, the
 #: page's budget when its committed results were measured, cheap enough to run every
