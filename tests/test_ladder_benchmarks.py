@@ -124,7 +124,7 @@ def test_ladder_ablation_runs_a_variant_and_a_resize_mode(data_root, tmp_path, m
     assert all(PROMISED <= set(r) and len(r["test_correct"]) == r["n"] for r in records)
     report = text.read_text()
     assert "QUICK MODE" in report and "budget (short)" in report  # the ablation's default
-    assert re.search(r"pad +: [+-]\d+\.\d points, p [=<] ", report), "no paired comparison"
+    assert re.search(r"pad +: +[+-]\d+\.\d points, p [=<] ", report), "no paired comparison"
     # an older file without per-photo flags is refused before any training
     json_text = out.read_text().replace('"test_correct"', '"no_flags"')
     out.write_text(json_text)
