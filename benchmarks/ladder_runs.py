@@ -29,13 +29,6 @@ SHAPE_SAMPLE_SIZE = 300
 TRAIN_EVAL_SIZE = 500  # training photos re-scored after each epoch, as the lab does
 
 
-def budget(name: str) -> tuple[int, int, int, int | None]:
-    """(max epochs, patience, min epochs, photos per split) of the budget ``name``
-    (``cnnbook.ladder.BUDGETS``), or quick mode's."""
-    chosen = ladder.budget(name)
-    return chosen.max_epochs, chosen.patience, chosen.min_epochs, photos_per_split()
-
-
 def photos_per_split() -> int | None:
     """All the photos (None), or quick mode's few."""
     return cnnbook.pick(None, 32)
@@ -133,22 +126,27 @@ def train_and_score(
     budget ``budget_name``; score it."""
     import keras
 
-    max_epochs, patience, min_epochs, _ = budget(budget_name)
+    budget = ladder.budget(budget_name)
     started = f"{timing.utc_now():%Y-%m-%d %H:%M} UTC"
     load_at_start = round(timing.load_average(), 1)
     cnnbook.set_seed(seed)
     train_data = book.data("train", resize, seed)
     model = ladder.build_for_budget(
-        number, (*book.image_shape, 3), max_epochs, len(train_data), seed=seed, **modern_options
+        number,
+        (*book.image_shape, 3),
+        budget.max_epochs,
+        len(train_data),
+        seed=seed,
+        **modern_options,
     )
     start = time.perf_counter()
     row = ladder.measure_rung(
         model,
         train_data,
         book.data("validation", resize),
-        num_epochs=max_epochs,
-        patience=patience,
-        min_epochs=min_epochs,
+        num_epochs=budget.max_epochs,
+        patience=budget.patience,
+        min_epochs=budget.min_epochs,
         test_data=book.data("test", resize),
         train_eval_data=book.data("train_eval", resize),
         progress=True,
@@ -180,7 +178,7 @@ def train_and_score(
         "parameters": row["parameters"],
         # right (1) or wrong (0) on each test photo, in the split's order: what a paired
         # test between two runs on the same photos needs (metrics.paired_comparison)
-        "test_correct": correct_flags(row["test_correct"]),
+        "test_correct": metrics.flags_text(row["test_correct"]),
     }
     if extra_test is not None:  # a reader's own folder: its scores become the test_*
         record["book_test_accuracy"] = record["test_accuracy"]
@@ -205,7 +203,7 @@ def train_and_score(
             }
         )
         record["n"] = scored["test_n"]
-        record["test_correct"] = correct_flags(
+        record["test_correct"] = metrics.flags_text(
             metrics.correct_calls(scores, labels, row["best_threshold"])
         )
         record["test_set"] = "the photos of --test-dir"
@@ -214,14 +212,9 @@ def train_and_score(
     return record
 
 
-def correct_flags(correct) -> str:
-    """Per-photo right/wrong flags as a compact string of 1s and 0s (the JSON's form)."""
-    return "".join("1" if right else "0" for right in correct)
-
-
 def environment(budget_name: str = ladder.FAIR_BUDGET.name) -> dict:
     """What a result was measured on: the benchmarks' one header line, and its parts."""
-    max_epochs, patience, min_epochs, limit = budget(budget_name)
+    budget, limit = ladder.budget(budget_name), photos_per_split()
     when = timing.utc_now()
     return {
         "header": timing.environment_line(extra=[f"cnnbook {cnnbook.__version__}"], when=when),
@@ -231,9 +224,9 @@ def environment(budget_name: str = ladder.FAIR_BUDGET.name) -> dict:
         "cnnbook": cnnbook.__version__,
         "quick_mode": cnnbook.quick_mode(),
         "budget": budget_name,
-        "max_epochs": max_epochs,
-        "patience": patience,
-        "min_epochs": min_epochs,
+        "max_epochs": budget.max_epochs,
+        "patience": budget.patience,
+        "min_epochs": budget.min_epochs,
         "photos_per_split": "all" if limit is None else limit,
     }
 

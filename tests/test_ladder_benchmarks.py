@@ -90,8 +90,14 @@ def test_the_benchmarks_train_under_the_fair_budget_unless_told(monkeypatch):
     monkeypatch.delenv("CNNBOOK_QUICK", raising=False)
     runs = _script("ladder_runs")
     fair, page = ladder.FAIR_BUDGET, ladder.PAGE_BUDGET
-    assert runs.budget("fair")[:3] == (fair.max_epochs, fair.patience, fair.min_epochs)
-    assert runs.budget("page")[:3] == (page.max_epochs, page.patience, page.min_epochs)
+    for name, budget in (("fair", fair), ("page", page)):
+        env = runs.environment(name)
+        assert (env["max_epochs"], env["patience"], env["min_epochs"]) == (
+            budget.max_epochs,
+            budget.patience,
+            budget.min_epochs,
+        )
+        assert env["photos_per_split"] == "all"
     parser = __import__("argparse").ArgumentParser()
     runs.add_budget_argument(parser)
     assert parser.parse_args([]).budget == "fair"  # unless told

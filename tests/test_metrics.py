@@ -210,8 +210,10 @@ def test_paired_comparison_counts_disagreements_and_gives_the_exact_mcnemar_p_va
     # exact two-sided binomial(8, 1/2): 2 * P(X <= 1) = 2 * 9 / 256
     assert result.p_value == pytest.approx(18 / 256)
     assert not result.first_better  # 7 to 1 is not enough at 5%
+    assert result.verdict == "tied"
     many = metrics.paired_comparison(np.r_[first, first], np.r_[second, second])
-    assert many.first_better and many.p_value < 0.05
+    assert many.first_better and many.p_value < 0.05 and many.verdict == "better"
+    assert metrics.paired_comparison(np.r_[second, second], np.r_[first, first]).verdict == "worse"
     same = metrics.paired_comparison(first, first)
     assert (same.only_first, same.only_second, same.p_value) == (0, 0, 1.0)
     assert metrics.paired_comparison(second, first).p_value == pytest.approx(result.p_value)
@@ -229,3 +231,13 @@ def test_p_value_text_reads_as_prose():
     assert metrics.p_value_text(2.3e-6) == "p < 0.001"
     assert metrics.p_value_text(0.0544) == "p = 0.054"
     assert metrics.p_value_text(1.0) == "p = 1"
+    assert metrics.p_value_text(2.3e-6, named=False) == "< 0.001"
+    assert metrics.p_value_text(0.0544, named=False) == "0.054"
+
+
+def test_flags_round_trip_through_their_text_and_refuse_other_characters():
+    flags = np.array([True, False, False, True])
+    assert metrics.flags_text(flags) == "1001" and metrics.flags_text([1, 0]) == "10"
+    assert np.array_equal(metrics.flags_from_text(metrics.flags_text(flags)), flags)
+    with pytest.raises(ValueError, match="0s and 1s"):
+        metrics.flags_from_text("10x1")

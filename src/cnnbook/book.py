@@ -7,6 +7,7 @@ When myst-nb is not installed (on Colab, say) it simply displays the value.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -375,8 +376,6 @@ def measured_build(report: str, page_budget: str) -> tuple[float, str] | None:
     """The minutes and date of a ``benchmarks/book_build.py`` report, if it is a
     successful full-mode build measured under ``page_budget`` (a ``Budget.describe()``
     text); ``None`` for a quick-mode or failed build, or one under another budget."""
-    import re
-
     minutes = re.search(r"whole build: ([\d.]+) minutes", report)
     date = re.search(r"measured (\S+ \S+ UTC)", report)
     trusted = (

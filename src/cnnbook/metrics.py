@@ -229,6 +229,10 @@ def accuracy_interval(accuracy: float, n: int, confidence: float = 0.95) -> tupl
     return wilson_interval(round(accuracy * n), n, confidence)
 
 
+#: The level at which the book calls a paired difference real rather than chance.
+SIGNIFICANCE_LEVEL = 0.05
+
+
 @dataclass(frozen=True)
 class PairedComparison:
     """Two classifiers scored on the same examples: who got which right (McNemar)."""
@@ -238,9 +242,17 @@ class PairedComparison:
     p_value: float  # exact two-sided McNemar test: no difference, given these counts
 
     @property
+    def verdict(self) -> str:
+        """The first against the second: "better" or "worse" when the paired test says
+        so at ``SIGNIFICANCE_LEVEL``, else "tied"."""
+        if self.p_value >= SIGNIFICANCE_LEVEL:
+            return "tied"
+        return "better" if self.only_first > self.only_second else "worse"
+
+    @property
     def first_better(self) -> bool:
         """The first is right more often, beyond chance at the 5% level."""
-        return self.only_first > self.only_second and self.p_value < 0.05
+        return self.verdict == "better"
 
 
 def paired_comparison(correct_first: ArrayLike, correct_second: ArrayLike) -> PairedComparison:
@@ -273,9 +285,25 @@ def paired_comparison(correct_first: ArrayLike, correct_second: ArrayLike) -> Pa
     return PairedComparison(only_first, only_second, float(min(1.0, 2 * tail)))
 
 
-def p_value_text(p_value: float) -> str:
-    """A p-value as prose gives it: "p < 0.001" below a thousandth, else two digits."""
-    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.2g}"
+def p_value_text(p_value: float, named: bool = True) -> str:
+    """A p-value as prose gives it: "p < 0.001" below a thousandth, else two digits
+    ("p = 0.054"); without the "p" when not ``named`` ("< 0.001", "0.054"), for a table."""
+    value = "< 0.001" if p_value < 0.001 else f"{p_value:.2g}"
+    if not named:
+        return value
+    return f"p {value}" if value.startswith("<") else f"p = {value}"
+
+
+def flags_text(correct: ArrayLike) -> str:
+    """Per-example right/wrong flags as a compact string of 1s and 0s, for a JSON file."""
+    return "".join("1" if right else "0" for right in np.asarray(correct, dtype=bool))
+
+
+def flags_from_text(text: str) -> np.ndarray:
+    """The right/wrong flags that ``flags_text`` wrote, as booleans."""
+    if set(text) - {"0", "1"}:
+        raise ValueError(f"flags are a string of 0s and 1s, not {text[:20]!r}")
+    return np.array([flag == "1" for flag in text], dtype=bool)
 
 
 # --------------------------------------------------------------------------- ranking
