@@ -239,5 +239,9 @@ def test_flags_round_trip_through_their_text_and_refuse_other_characters():
     flags = np.array([True, False, False, True])
     assert metrics.flags_text(flags) == "1001" and metrics.flags_text([1, 0]) == "10"
     assert np.array_equal(metrics.flags_from_text(metrics.flags_text(flags)), flags)
-    with pytest.raises(ValueError, match="0s and 1s"):
-        metrics.flags_from_text("10x1")
+    for bad in ("10x1", "", [1, 0]):
+        with pytest.raises(ValueError, match="0s and 1s"):
+            metrics.flags_from_text(bad)
+    for bad in (["0", "1"], [0.4, 0], "1001", [[1, 0]]):
+        with pytest.raises(ValueError, match="one flag per example"):
+            metrics.flags_text(bad)

@@ -372,16 +372,16 @@ class Budget:
 
 #: The fair budget, the benchmarks' (``benchmarks/ladder_*.py``; their results are
 #: committed). Under 40 epochs rung 6's validation loss was still falling at the end;
-#: under 60, early stopping kept epoch 46 of 56 (benchmarks/results/ladder_seeds.txt and
-#: ladder_seeds_40_epochs.txt; the earliest rule, 16 epochs with patience 3, is there too).
+#: under 60, early stopping, not the budget, ends its runs (benchmarks/results/
+#: ladder_seeds.txt and ladder_seeds_40_epochs.txt; the earliest rule, 16 epochs with
+#: patience 3, is there too).
 FAIR_BUDGET = Budget("fair", max_epochs=60, patience=10, min_epochs=10)
 #: The page's budget: the same rule, shorter, so that a full-mode build of the whole
 #: book stays under 30 minutes on a 2-core CPU (benchmarks/results/book_build.txt), and
-#: the ladder's cell under Jupyter Book's 30 minutes a cell. One epoch of each of the six
-#: rungs takes two to three minutes there, most of it in rungs 4 and 5 (the lab's table
-#: gives each rung's seconds per epoch); 8 epochs took the build past 30 minutes, 6 keep
-#: it well under (the measured times are in that file's notes). The lab trains under it
-#: by default.
+#: the ladder's cell under Jupyter Book's 30 minutes a cell. Most of an epoch of the six
+#: rungs goes to rungs 4 and 5 (the lab's table gives each rung's seconds per epoch);
+#: 8 epochs took the build past 30 minutes, 6 keep it well under (the measured times are
+#: in that file's notes). The lab trains under it by default.
 PAGE_BUDGET = Budget("page", max_epochs=6, patience=3, min_epochs=3)
 #: The ablation's (``benchmarks/ladder_ablation.py --budget short``): eight epochs, the
 #: page's budget when its committed results were measured, cheap enough to run every
@@ -846,7 +846,8 @@ class AblationEffect:
 
     @property
     def verdict(self) -> str:
-        """Worse or better when the paired test says so, else tied."""
+        """Worse or better when the paired test says so (``metrics.PairedComparison``),
+        else tied."""
         return self.comparison.verdict
 
 

@@ -251,7 +251,7 @@ class PairedComparison:
 
     @property
     def first_better(self) -> bool:
-        """The first is right more often, beyond chance at the 5% level."""
+        """The first is right more often, beyond chance at ``SIGNIFICANCE_LEVEL``."""
         return self.verdict == "better"
 
 
@@ -295,14 +295,18 @@ def p_value_text(p_value: float, named: bool = True) -> str:
 
 
 def flags_text(correct: ArrayLike) -> str:
-    """Per-example right/wrong flags as a compact string of 1s and 0s, for a JSON file."""
-    return "".join("1" if right else "0" for right in np.asarray(correct, dtype=bool))
+    """Per-example right/wrong flags (booleans or 0/1) as a compact string of 1s and 0s,
+    for a JSON file."""
+    flags = np.asarray(correct)
+    if flags.ndim != 1 or flags.dtype.kind not in "biu" or not np.all(np.isin(flags, (0, 1))):
+        raise ValueError(f"give one flag per example, True/False or 0/1, not {correct!r:.40}")
+    return "".join("1" if right else "0" for right in flags)
 
 
 def flags_from_text(text: str) -> np.ndarray:
     """The right/wrong flags that ``flags_text`` wrote, as booleans."""
-    if set(text) - {"0", "1"}:
-        raise ValueError(f"flags are a string of 0s and 1s, not {text[:20]!r}")
+    if not isinstance(text, str) or not text or set(text) - {"0", "1"}:
+        raise ValueError(f"flags are a string of 0s and 1s, not {text!r:.40}")
     return np.array([flag == "1" for flag in text], dtype=bool)
 
 
