@@ -17,7 +17,9 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -907,3 +909,53 @@ def test_assignment_4_trains_with_the_books_recipe(tmp_path, monkeypatch):
         check.mark(Answers(out))
     assert used["optimizer"] == "RMSprop"
     assert used.get("batch_size", mnist.BATCH_SIZE) == 64
+
+
+def test_read_only_mounts_under_the_sandbox_home_stay_visible(tmp_path):
+    """A venv or data folder in the host's /tmp (a fresh clone there) is not hidden.
+
+    The sandbox's own folder is mounted at ``SANDBOX_HOME`` (/tmp); a read-only mount that
+    lies under that path must still be seen inside, or a grader run from a checkout in /tmp
+    cannot even start its interpreter.
+    """
+    sandbox.check_available()
+    beside_home = Path(tempfile.mkdtemp(dir=sandbox.SANDBOX_HOME, prefix="mounted-"))
+    try:
+        (beside_home / "answer.txt").write_text("visible 4711")
+        mounts = sandbox.python_mounts()
+        mounts.add(beside_home)
+        folder = sandbox.make_folder()
+        try:
+            argv = sandbox.bwrap_command(
+                folder,
+                [sys.executable, "-c", f"print(open({str(beside_home / 'answer.txt')!r}).read())"],
+                environment=sandbox.sandbox_environment(),
+                mounts=mounts,
+                runner=tmp_path / "runner.py",
+                limits=sandbox.Limits(seconds=60),
+            )
+            (tmp_path / "runner.py").write_text("")
+            outcome = sandbox.run(argv, seconds=60)
+        finally:
+            sandbox.remove_folder(folder)
+    finally:
+        shutil.rmtree(beside_home)
+    assert outcome.returncode == 0, outcome.log_tail
+    assert "visible 4711" in outcome.log_tail
+
+
+@pytest.mark.parametrize("target", ["/", sandbox.SANDBOX_HOME])
+def test_a_mount_that_would_hide_the_sandbox_folder_is_refused(tmp_path, target):
+    if sandbox.bwrap_path() is None:
+        pytest.skip("needs bubblewrap")
+    mounts = sandbox.Mounts()
+    mounts.add(tmp_path, target)
+    with pytest.raises(sandbox.SandboxUnavailable, match="hide the sandbox's writable folder"):
+        sandbox.bwrap_command(
+            tmp_path,
+            ["true"],
+            environment={},
+            mounts=mounts,
+            runner=tmp_path / "r.py",
+            limits=sandbox.Limits(),
+        )

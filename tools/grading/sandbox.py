@@ -126,6 +126,11 @@ def python_mounts() -> Mounts:
     return mounts
 
 
+def _covers(outer: str, inner: str) -> bool:
+    """Whether a mount at ``outer`` would cover the path ``inner`` (itself or a parent)."""
+    return Path(inner) == Path(outer) or Path(outer) in Path(inner).parents
+
+
 def bwrap_command(
     folder: Path,
     command: list[str],
@@ -164,9 +169,18 @@ def bwrap_command(
             argv += ["--ro-bind", link, link]
     for path in ETC_FILES:
         argv += ["--ro-bind-try", path, path]
+    # The writable folder goes first: a read-only mount that lies under it (a venv or the
+    # data in the host's /tmp) is mounted on top and stays visible, not hidden beneath it.
+    argv += ["--bind", str(folder), SANDBOX_HOME]
     for source, target in mounts.read_only:
+        if _covers(target, SANDBOX_HOME):
+            raise SandboxUnavailable(
+                f"{source} would be mounted at {target} and hide the sandbox's writable "
+                f"folder {SANDBOX_HOME}: install the Python environment (or put the data) "
+                "somewhere else"
+            )
         argv += ["--ro-bind", source, target]
-    argv += ["--bind", str(folder), SANDBOX_HOME, "--ro-bind", str(runner), RUNNER_PATH]
+    argv += ["--ro-bind", str(runner), RUNNER_PATH]
     argv += ["--remount-ro", "/"]  # the sandbox's own root too: only its folder is writable
     argv += ["--chdir", f"{SANDBOX_HOME}/work"]
     for name, value in sorted(environment.items()):
