@@ -163,7 +163,7 @@ def train_and_score(
         "n": row["test_n"],
         "test_accuracy_low": row["test_accuracy_low"],
         "test_accuracy_high": row["test_accuracy_high"],
-        "test_set": "the book's test split",
+        "test_set": ladder.BOOK_TEST_SET,
         "val_accuracy": row["val_accuracy"],
         "val_loss_best": min(row["history"]["val_loss"]),
         "epochs": row["num_epochs"],

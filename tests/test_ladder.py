@@ -442,3 +442,56 @@ def test_ablation_effects_pair_each_variant_with_the_reference_of_its_seed():
         ladder.ablation_effects(
             [run("rung 6", 1, "1"), {"variant": "pad", "seed": 1, "test_accuracy": 1.0}]
         )
+
+
+def _fair_run(rung, seed, val, test, test_set=ladder.BOOK_TEST_SET):
+    return {
+        "rung": rung,
+        "seed": seed,
+        "val_accuracy": val,
+        "test_accuracy": test,
+        "test_set": test_set,
+    }
+
+
+def test_best_fair_rung_is_chosen_on_validation_over_the_shared_seeds_only():
+    records = [
+        # rung 2 has a lucky extra seed (9): it must not count
+        _fair_run(2, 42, 0.70, 0.69),
+        _fair_run(2, 1, 0.70, 0.71),
+        _fair_run(2, 9, 0.99, 0.99),
+        _fair_run(3, 42, 0.73, 0.70),
+        _fair_run(3, 1, 0.71, 0.68),
+        _fair_run(4, 42, 0.60, 0.90),
+        _fair_run(4, 1, 0.60, 0.90),  # best on test: ignored
+    ]
+    choice = ladder.best_fair_rung(records)
+    assert choice == ladder.FairChoice(
+        rung=3, test_accuracy=pytest.approx(0.69), seeds=[1, 42], rungs=[2, 3, 4], tied_with=[]
+    )
+    tied = ladder.best_fair_rung(
+        [_fair_run(3, 42, 0.728, 0.71), _fair_run(4, 42, 0.728, 0.70), _fair_run(1, 42, 0.6, 0.6)]
+    )
+    assert (tied.rung, tied.tied_with, tied.test_accuracy) == (3, [4], 0.71)
+    assert ladder.best_fair_rung([]) is None
+    assert ladder.best_fair_rung([_fair_run(1, 1, 0.6, 0.6), _fair_run(2, 2, 0.7, 0.7)]) is None
+
+
+def test_committed_fair_runs_keep_only_full_mode_fair_runs_on_the_books_test_split():
+    environment = {"quick_mode": False, "budget": ladder.FAIR_BUDGET.name}
+    runs = [
+        _fair_run(6, 42, 0.87, 0.86),
+        _fair_run(3, 42, 0.73, 0.71),
+        _fair_run(6, 1, 0.8, 0.8, test_set="my pets"),
+    ]
+    results = {"environment": environment, "rungs": runs}
+    assert ladder.committed_fair_runs(results, {6}) == runs[:1]
+    assert ladder.committed_fair_runs(results, [1, 2, 3]) == runs[1:2]
+    assert ladder.committed_fair_runs(None, {6}) == []
+    for other in ({"quick_mode": True}, {"budget": "page"}, {"budget": None}):
+        assert (
+            ladder.committed_fair_runs(
+                {"environment": {**environment, **other}, "rungs": runs}, {6}
+            )
+            == []
+        )

@@ -32,7 +32,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -900,3 +900,65 @@ def ablation_effects(
             )
         )
     return effects
+
+
+#: The test set a committed benchmark run was scored on when it used the book's split.
+BOOK_TEST_SET = "the book's test split"
+
+
+def committed_fair_runs(results: dict | None, numbers: Iterable[int]) -> list[dict]:
+    """The runs of the rungs ``numbers`` in a committed ``ladder_seeds`` results file
+    (``results``: its parsed JSON) that count as the fair budget's: full mode, the fair
+    budget, the book's test split. None if there is no file (on Colab, where the
+    repository is not cloned)."""
+    if not results:
+        return []
+    environment = results["environment"]
+    if environment["quick_mode"] or environment.get("budget") != FAIR_BUDGET.name:
+        return []
+    wanted = set(numbers)
+    return [
+        record
+        for record in results["rungs"]
+        if record["rung"] in wanted and record["test_set"] == BOOK_TEST_SET
+    ]
+
+
+@dataclass(frozen=True)
+class FairChoice:
+    """The best of several rungs, chosen on validation over the seeds all of them share."""
+
+    rung: int
+    test_accuracy: float  # its mean over the shared seeds
+    seeds: list[int]  # the shared seeds
+    rungs: list[int]  # the rungs it was chosen from
+    tied_with: list[int]  # rungs with the same mean validation accuracy (it came first)
+
+
+def best_fair_rung(records: Sequence[dict]) -> FairChoice | None:
+    """The rung of ``records`` (runs with ``rung``, ``seed``, ``val_accuracy`` and
+    ``test_accuracy``) with the highest mean validation accuracy over only the seeds that
+    every rung has: no rung is judged on more, or luckier, draws than another. Ties go to
+    the lowest rung and are named. None if there are no records or no shared seed."""
+    numbers = sorted({r["rung"] for r in records})
+    if not numbers:
+        return None
+    seeds = sorted(
+        set.intersection(*[{r["seed"] for r in records if r["rung"] == n} for n in numbers])
+    )
+    if not seeds:
+        return None
+
+    def mean(rung: int, key: str) -> float:
+        return float(np.mean([r[key] for r in records if r["rung"] == rung and r["seed"] in seeds]))
+
+    validation = {n: mean(n, "val_accuracy") for n in numbers}
+    top = max(validation.values())
+    best = [n for n in numbers if np.isclose(validation[n], top, rtol=0.0, atol=1e-9)]
+    return FairChoice(
+        rung=best[0],
+        test_accuracy=mean(best[0], "test_accuracy"),
+        seeds=seeds,
+        rungs=numbers,
+        tied_with=best[1:],
+    )
