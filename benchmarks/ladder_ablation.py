@@ -53,11 +53,12 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 
 
 def report(records: list[dict], env: dict) -> str:
-    lines = [
+    lines = ladder_runs.report_header(
         "rung 6 ablation: test accuracy at the threshold chosen on validation",
-        env["header"],
-        f"load average at start: {env['load_average_at_start']}",
-        ladder_runs.budget_line(env),
+        records,
+        env,
+    )
+    lines += [
         "",
         f"{'variant':18}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
         f"{'epochs':>7}  {'s/epoch':>8}",

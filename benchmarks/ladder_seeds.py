@@ -50,11 +50,12 @@ def parse_rungs(text: str) -> list[int]:
 
 
 def report(records: list[dict], env: dict) -> str:
-    lines = [
+    lines = ladder_runs.report_header(
         "cats-vs-dogs ladder over seeds: test accuracy at the threshold chosen on validation",
-        env["header"],
-        f"load average at start: {env['load_average_at_start']}",
-        ladder_runs.budget_line(env),
+        records,
+        env,
+    )
+    lines += [
         "",
         f"{'rung':>4}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
         f"{'thr':>4}  {'epochs':>7}  {'s/epoch':>8}  {'minutes':>7}  started (load)    test set",
