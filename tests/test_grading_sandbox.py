@@ -911,51 +911,83 @@ def test_assignment_4_trains_with_the_books_recipe(tmp_path, monkeypatch):
     assert used.get("batch_size", mnist.BATCH_SIZE) == 64
 
 
-def test_read_only_mounts_under_the_sandbox_home_stay_visible(tmp_path):
+def test_read_only_mounts_under_the_sandbox_home_stay_visible_and_read_only(tmp_path):
     """A venv or data folder in the host's /tmp (a fresh clone there) is not hidden.
 
     The sandbox's own folder is mounted at ``SANDBOX_HOME`` (/tmp); a read-only mount that
     lies under that path must still be seen inside, or a grader run from a checkout in /tmp
-    cannot even start its interpreter.
+    cannot even start its interpreter. It stays read-only, and the host's copy unchanged.
     """
-    sandbox.check_available()
-    beside_home = Path(tempfile.mkdtemp(dir=sandbox.SANDBOX_HOME, prefix="mounted-"))
     try:
-        (beside_home / "answer.txt").write_text("visible 4711")
+        sandbox.check_available()
+    except sandbox.SandboxUnavailable as error:
+        pytest.skip(str(error))
+    beside_home = Path(tempfile.mkdtemp(dir=sandbox.SANDBOX_HOME, prefix="mounted-"))
+    answer = beside_home / "answer.txt"
+    script = (
+        f"print(open({str(answer)!r}).read())\n"
+        f"for path in ({str(answer)!r}, {str(beside_home / 'new.txt')!r}):\n"
+        "    try:\n"
+        "        open(path, 'a').write('forged')\n"
+        "        print('WROTE', path)\n"
+        "    except OSError as error:\n"
+        "        print('REFUSED', error.errno)\n"
+    )
+    try:
+        answer.write_text("visible 4711")
         mounts = sandbox.python_mounts()
         mounts.add(beside_home)
+        (tmp_path / "runner.py").write_text("")
         folder = sandbox.make_folder()
         try:
             argv = sandbox.bwrap_command(
                 folder,
-                [sys.executable, "-c", f"print(open({str(beside_home / 'answer.txt')!r}).read())"],
+                [sys.executable, "-c", script],
                 environment=sandbox.sandbox_environment(),
                 mounts=mounts,
                 runner=tmp_path / "runner.py",
                 limits=sandbox.Limits(seconds=60),
             )
-            (tmp_path / "runner.py").write_text("")
             outcome = sandbox.run(argv, seconds=60)
         finally:
             sandbox.remove_folder(folder)
+        host_after = sorted(p.name for p in beside_home.iterdir()), answer.read_text()
     finally:
         shutil.rmtree(beside_home)
     assert outcome.returncode == 0, outcome.log_tail
     assert "visible 4711" in outcome.log_tail
+    assert "WROTE" not in outcome.log_tail and outcome.log_tail.count("REFUSED") == 2
+    assert host_after == (["answer.txt"], "visible 4711")
 
 
-@pytest.mark.parametrize("target", ["/", sandbox.SANDBOX_HOME])
+@pytest.mark.parametrize(
+    "target",
+    ["/", "/tmp", "/tmp/", "//tmp", "/tmp/x/..", "/tmp/work", "/tmp/out/data", "tmp/fresh"],
+)
 def test_a_mount_that_would_hide_the_sandbox_folder_is_refused(tmp_path, target):
-    if sandbox.bwrap_path() is None:
-        pytest.skip("needs bubblewrap")
+    assert sandbox.SANDBOX_HOME == "/tmp"  # the targets above are written for it
     mounts = sandbox.Mounts()
     mounts.add(tmp_path, target)
-    with pytest.raises(sandbox.SandboxUnavailable, match="hide the sandbox's writable folder"):
-        sandbox.bwrap_command(
-            tmp_path,
-            ["true"],
-            environment={},
-            mounts=mounts,
-            runner=tmp_path / "r.py",
-            limits=sandbox.Limits(),
-        )
+    with pytest.raises(sandbox.SandboxUnavailable, match="hide the sandbox's|relative target"):
+        sandbox.check_mounts(mounts)
+
+
+def test_a_venv_in_the_hosts_tmp_is_not_refused(tmp_path):
+    mounts = sandbox.Mounts()
+    mounts.add(tmp_path, "/tmp/fresh/.venv")
+    mounts.add(tmp_path, "/tmp/workshop")  # beside /tmp/work, not in it
+    sandbox.check_mounts(mounts)
+
+
+def test_a_refused_mount_stops_the_grader_once_with_a_reason(built, tmp_path, monkeypatch):
+    """Refused when the grader starts, to the teacher: not a zero row for every student."""
+    try:
+        sandbox.check_available()
+    except sandbox.SandboxUnavailable as error:
+        pytest.skip(str(error))
+    hiding = sandbox.Mounts()
+    hiding.add(tmp_path, sandbox.SANDBOX_HOME)
+    monkeypatch.setattr(sandbox, "python_mounts", lambda: hiding)
+    (tmp_path / "a.ipynb").write_text("{}")
+    with pytest.raises(SystemExit, match="hide the sandbox's writable folder"):
+        make_assignments.main(["grade", NAME, str(tmp_path), "--out", str(built)])

@@ -72,6 +72,8 @@ class Grader:
         self.mounts = sandbox.python_mounts()
         if self.data_folder is not None:
             self.mounts.add(self.data_folder)
+        if self.use_sandbox:  # refused once, to the teacher, not once per student
+            sandbox.check_mounts(self.mounts)
 
     # -- pieces
     def plan_for(self, content: bytes) -> Plan:

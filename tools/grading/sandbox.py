@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import posixpath
 import shutil
 import signal
 import subprocess
@@ -18,11 +19,13 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 #: Inside the sandbox: its writable folder, and where the runner script is mounted.
 SANDBOX_HOME = "/tmp"
 RUNNER_PATH = "/opt/grader/run_notebook.py"
+#: The parts of the writable folder (``make_folder``).
+FOLDER_PARTS = ("work", "out", "home", "scratch")
 PACKAGE_ROOT = "/opt/cnnbook-src"
 
 #: Parts of /etc programs need (dynamic linker, fonts, time zone); never all of /etc.
@@ -128,7 +131,27 @@ def python_mounts() -> Mounts:
 
 def _covers(outer: str, inner: str) -> bool:
     """Whether a mount at ``outer`` would cover the path ``inner`` (itself or a parent)."""
-    return Path(inner) == Path(outer) or Path(outer) in Path(inner).parents
+    outer_path = PurePosixPath(posixpath.normpath("/" + outer.lstrip("/")))
+    inner_path = PurePosixPath(posixpath.normpath("/" + inner.lstrip("/")))
+    return inner_path == outer_path or outer_path in inner_path.parents
+
+
+def check_mounts(mounts: Mounts) -> None:
+    """Raise SandboxUnavailable if a read-only mount would hide the sandbox's writable
+    folder or one of its parts (the notebook, its results, its home)."""
+    for source, target in mounts.read_only:
+        if not target.startswith("/"):
+            raise SandboxUnavailable(f"{source} has a relative target in the sandbox: {target}")
+        parts = [f"{SANDBOX_HOME}/{part}" for part in FOLDER_PARTS]
+        # over the folder or a part of it, or inside a part (a mount in /tmp itself, like a
+        # venv in the host's /tmp, is fine: it is mounted over the folder, beside the parts)
+        for hidden in (SANDBOX_HOME, *parts):
+            if _covers(target, hidden) or (hidden in parts and _covers(hidden, target)):
+                raise SandboxUnavailable(
+                    f"{source} would be mounted at {target} and hide the sandbox's writable "
+                    f"folder {hidden}: install the Python environment (or put the data) "
+                    "somewhere else"
+                )
 
 
 def bwrap_command(
@@ -172,13 +195,8 @@ def bwrap_command(
     # The writable folder goes first: a read-only mount that lies under it (a venv or the
     # data in the host's /tmp) is mounted on top and stays visible, not hidden beneath it.
     argv += ["--bind", str(folder), SANDBOX_HOME]
+    check_mounts(mounts)
     for source, target in mounts.read_only:
-        if _covers(target, SANDBOX_HOME):
-            raise SandboxUnavailable(
-                f"{source} would be mounted at {target} and hide the sandbox's writable "
-                f"folder {SANDBOX_HOME}: install the Python environment (or put the data) "
-                "somewhere else"
-            )
         argv += ["--ro-bind", source, target]
     argv += ["--ro-bind", str(runner), RUNNER_PATH]
     argv += ["--remount-ro", "/"]  # the sandbox's own root too: only its folder is writable
@@ -227,7 +245,7 @@ def make_folder(prefix: str = "grade-") -> Path:
     """A fresh sandbox folder: ``work`` (the notebook), ``out`` (results), ``home``."""
     folder = Path(tempfile.mkdtemp(prefix=prefix))
     _LIVE_FOLDERS.add(folder)
-    for name in ("work", "out", "home", "scratch"):
+    for name in FOLDER_PARTS:
         (folder / name).mkdir()
     return folder
 
