@@ -234,14 +234,14 @@ def environment(budget_name: str = ladder.FAIR_BUDGET.name) -> dict:
 def report_header(title: str, records: list[dict], env: dict) -> list[str]:
     """A report's first lines: what, on what machine and versions, when, under what budget.
 
-    A file grown by ``--append`` holds runs of several days: the environment line and the
-    load are the last start's, so the span of the runs' starts is given too."""
+    A file grown by ``--append`` holds runs of several invocations: the environment line
+    and the load are the last invocation's, so the span of the runs' starts is given too."""
     lines = [title, env["header"]]
     starts = sorted({r["date"] for r in records if r.get("date")})
-    if len(starts) > 1:
+    if starts and starts[0] < env["date"]:  # rows from an earlier invocation (--append)
         lines.append(
             f"runs started from {starts[0]} to {starts[-1]} (each row: its start and load); "
-            "the line above and the load below are the last start's (--append)"
+            f"the line above and the load below are the last invocation's ({env['date']})"
         )
     lines += [f"load average at start: {env['load_average_at_start']}", budget_line(env)]
     return lines

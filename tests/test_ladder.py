@@ -403,6 +403,8 @@ def test_budgets_share_one_rule_and_quick_mode_shrinks_them(monkeypatch):
         assert budget.name == name
         assert 1 <= budget.min_epochs <= budget.max_epochs and budget.patience >= 1
         assert f"at most {budget.max_epochs} epochs" in budget.describe()
+    assert "no early stopping" in ladder.SCHEDULE_BUDGET.describe()
+    assert "no early stopping" not in ladder.FAIR_BUDGET.describe()
     monkeypatch.setenv("CNNBOOK_QUICK", "1")
     assert {ladder.budget(name) for name in ladder.BUDGETS} == {ladder.QUICK_BUDGET}
     with pytest.raises(ValueError, match="'fair', 'page', 'short'"):
@@ -467,12 +469,13 @@ def test_best_fair_rung_is_chosen_on_validation_over_the_shared_seeds_only():
     ]
     choice = ladder.best_fair_rung(records)
     assert choice == ladder.FairChoice(
-        rung=3, test_accuracy=pytest.approx(0.69), seeds=[1, 42], rungs=[2, 3, 4], tied_with=[]
+        rung=3, test_accuracy=pytest.approx(0.69), seeds=(1, 42), rungs=(2, 3, 4), tied_with=()
     )
     tied = ladder.best_fair_rung(
         [_fair_run(3, 42, 0.728, 0.71), _fair_run(4, 42, 0.728, 0.70), _fair_run(1, 42, 0.6, 0.6)]
     )
-    assert (tied.rung, tied.tied_with, tied.test_accuracy) == (3, [4], 0.71)
+    assert (tied.rung, tied.tied_with, tied.test_accuracy) == (3, (4,), 0.71)
+    assert hash(tied)  # a frozen choice, usable as a key
     assert ladder.best_fair_rung([]) is None
     assert ladder.best_fair_rung([_fair_run(1, 1, 0.6, 0.6), _fair_run(2, 2, 0.7, 0.7)]) is None
 

@@ -86,12 +86,14 @@ def test_append_keeps_earlier_runs_of_the_same_budget_and_refuses_another(tmp_pa
 
 def test_an_appended_report_says_when_its_runs_started_not_only_the_last_start():
     runs = _script("ladder_runs")
-    env = runs.environment()
-    one = runs.report_header("title", [{"date": "2026-12-01 06:44 UTC"}], env)
-    assert one[:2] == ["title", env["header"]] and not any("runs started" in x for x in one)
-    dated = [{"date": "2026-12-01 15:51 UTC"}, {"date": "2026-12-01 06:44 UTC"}, {}]
-    span = [x for x in runs.report_header("title", dated, env) if "runs started" in x]
+    env = {**runs.environment(), "date": "2026-12-01 15:27 UTC"}
+    own = [{"date": "2026-12-01 15:27 UTC"}, {"date": "2026-12-01 15:51 UTC"}, {}]
+    header = runs.report_header("title", own, env)  # one invocation: no span line
+    assert header[:2] == ["title", env["header"]] and not any("runs started" in x for x in header)
+    appended = [{"date": "2026-12-01 06:44 UTC"}, *own]
+    span = [x for x in runs.report_header("title", appended, env) if "runs started" in x]
     assert span and "from 2026-12-01 06:44 UTC to 2026-12-01 15:51 UTC" in span[0]
+    assert "last invocation's (2026-12-01 15:27 UTC)" in span[0]
 
 
 def test_the_benchmarks_train_under_the_fair_budget_unless_told(monkeypatch):

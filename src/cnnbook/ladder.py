@@ -366,8 +366,8 @@ class Budget:
     def describe(self) -> str:
         if self.patience >= self.max_epochs:
             return (
-                f"at most {self.max_epochs} epochs, all of them (no early stopping); the "
-                "weights of the epoch with the best validation loss restored"
+                f"at most {self.max_epochs} epochs and no early stopping (the whole "
+                "schedule); the weights of the epoch with the best validation loss restored"
             )
         return (
             f"at most {self.max_epochs} epochs, early stopping after {self.patience} "
@@ -909,7 +909,7 @@ BOOK_TEST_SET = "the book's test split"
 def committed_fair_runs(results: dict | None, numbers: Iterable[int]) -> list[dict]:
     """The runs of the rungs ``numbers`` in a committed ``ladder_seeds`` results file
     (``results``: its parsed JSON) that count as the fair budget's: full mode, the fair
-    budget, the book's test split. None if there is no file (on Colab, where the
+    budget, the book's test split. Empty if there is no file (on Colab, where the
     repository is not cloned)."""
     if not results:
         return []
@@ -930,16 +930,17 @@ class FairChoice:
 
     rung: int
     test_accuracy: float  # its mean over the shared seeds
-    seeds: list[int]  # the shared seeds
-    rungs: list[int]  # the rungs it was chosen from
-    tied_with: list[int]  # rungs with the same mean validation accuracy (it came first)
+    seeds: tuple[int, ...]  # the shared seeds
+    rungs: tuple[int, ...]  # the rungs it was chosen from
+    tied_with: tuple[int, ...]  # rungs as good on validation (the lowest rung is taken)
 
 
 def best_fair_rung(records: Sequence[dict]) -> FairChoice | None:
     """The rung of ``records`` (runs with ``rung``, ``seed``, ``val_accuracy`` and
     ``test_accuracy``) with the highest mean validation accuracy over only the seeds that
-    every rung has: no rung is judged on more, or luckier, draws than another. Ties go to
-    the lowest rung and are named. None if there are no records or no shared seed."""
+    every rung has: no rung is judged on more, or luckier, draws than another. Ties
+    (means within 1e-9) go to the lowest rung and are named. None if there are no records
+    or no shared seed."""
     numbers = sorted({r["rung"] for r in records})
     if not numbers:
         return None
@@ -958,7 +959,7 @@ def best_fair_rung(records: Sequence[dict]) -> FairChoice | None:
     return FairChoice(
         rung=best[0],
         test_accuracy=mean(best[0], "test_accuracy"),
-        seeds=seeds,
-        rungs=numbers,
-        tied_with=best[1:],
+        seeds=tuple(seeds),
+        rungs=tuple(numbers),
+        tied_with=tuple(best[1:]),
     )
