@@ -397,7 +397,12 @@ QUICK_BUDGET = Budget("quick", max_epochs=2, patience=1, min_epochs=1)
 #: A diagnostic, not a rule of the ladder: the fair budget's 60 epochs with no early
 #: stop, so rung 6 runs its whole cosine schedule (best weights still restored); it
 #: measures what early stopping costs it (benchmarks/results/ladder_seeds_schedule.txt).
-SCHEDULE_BUDGET = Budget("schedule", max_epochs=60, patience=60, min_epochs=60)
+SCHEDULE_BUDGET = Budget(
+    "schedule",
+    max_epochs=FAIR_BUDGET.max_epochs,
+    patience=FAIR_BUDGET.max_epochs,
+    min_epochs=FAIR_BUDGET.max_epochs,
+)
 BUDGETS = {
     budget.name: budget for budget in (FAIR_BUDGET, PAGE_BUDGET, SHORT_BUDGET, SCHEDULE_BUDGET)
 }

@@ -139,10 +139,10 @@ def _covers(outer: str, inner: str) -> bool:
 def check_mounts(mounts: Mounts) -> None:
     """Raise SandboxUnavailable if a read-only mount would hide the sandbox's writable
     folder or one of its parts (the notebook, its results, its home)."""
+    parts = [f"{SANDBOX_HOME}/{part}" for part in FOLDER_PARTS]
     for source, target in mounts.read_only:
         if not target.startswith("/"):
             raise SandboxUnavailable(f"{source} has a relative target in the sandbox: {target}")
-        parts = [f"{SANDBOX_HOME}/{part}" for part in FOLDER_PARTS]
         # over the folder or a part of it, or inside a part (a mount in /tmp itself, like a
         # venv in the host's /tmp, is fine: it is mounted over the folder, beside the parts)
         for hidden in (SANDBOX_HOME, *parts):
