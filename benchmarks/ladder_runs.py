@@ -3,8 +3,9 @@
 ``ladder_seeds.py`` and ``ladder_ablation.py`` import this file (it sits beside them).
 Each run trains one rung, or one variant of rung 6, exactly as the cats-vs-dogs lab does
 (``cnnbook.ladder.build_for_budget``, under one of ``cnnbook.ladder.BUDGETS``: the fair
-budget by default, the page's with ``--budget page``; early stopping on the validation
-loss, the threshold chosen on validation) and scores it on the
+budget by default, every epoch trained and the epoch of lowest validation loss kept;
+the page's with ``--budget page``, with early stopping; the threshold chosen on
+validation) and scores it on the
 book's test split and, if given, on a folder of one's own laid out as
 ``{cats,dogs}/*.jpg``. With ``CNNBOOK_QUICK=1`` the sizes shrink to a smoke test.
 """
@@ -179,6 +180,12 @@ def train_and_score(
         # right (1) or wrong (0) on each test photo, in the split's order: what a paired
         # test between two runs on the same photos needs (metrics.paired_comparison)
         "test_correct": metrics.flags_text(row["test_correct"]),
+        # each epoch's losses and accuracies (training accuracy: un-augmented, inference
+        # mode): the curves, and which epoch any other stopping rule would have kept
+        "history": {
+            key: [float(f"{value:.4g}") for value in values]
+            for key, values in row["history"].items()
+        },
     }
     if extra_test is not None:  # a reader's own folder: its scores become the test_*
         record["book_test_accuracy"] = record["test_accuracy"]
@@ -259,12 +266,15 @@ def budget_line(env: dict) -> str:
     )
 
 
-BUDGET_KEYS = ("budget", "max_epochs", "patience", "min_epochs", "photos_per_split", "quick_mode")
+#: What must match for runs to share a file: the rule (a budget's name may change while
+#: its rule stays, as when the diagnostic "schedule" budget became the fair one), the
+#: number of photos, quick mode.
+BUDGET_KEYS = ("max_epochs", "patience", "min_epochs", "photos_per_split", "quick_mode")
 
 
 def earlier_records(path: Path | None, key: str, env: dict) -> list[dict]:
     """The records a results file holds already (``--append``), if they were measured
-    under this same budget; a file measured under another budget is refused."""
+    under this same rule; a file measured under another rule is refused."""
     if path is None or not path.exists():
         return []
     found = json.loads(path.read_text())

@@ -4,11 +4,12 @@
     python benchmarks/ladder_seeds.py --rungs 6 --seeds 42 --json out.json
     python benchmarks/ladder_seeds.py --rungs 6 --seeds 42 --test-dir my_pets --json out.json
 
-Each (rung, seed) trains with the lab's builders and rule under the fair budget by
-default (``--budget page``: the lab's shorter default; early stopping on the validation
-loss, the threshold chosen on validation; ``benchmarks/ladder_runs.py``) and
-is scored on the book's test split. The spread over seeds (the order of the photos, the
-initial weights, the random augmentations) is what one build's single run cannot show.
+Each (rung, seed) trains with the lab's builders under the fair budget by default
+(every rung all 60 epochs, the epoch of lowest validation loss kept; ``--budget page``:
+the lab's shorter default, with early stopping; the threshold chosen on validation;
+``benchmarks/ladder_runs.py``) and is scored on the book's test split. The spread over
+seeds (the order of the photos, the initial weights, the random augmentations) is what
+one build's single run cannot show.
 
 ``--test-dir DIR`` scores the trained rungs on your own photos, laid out as
 ``DIR/cats/*.jpg`` and ``DIR/dogs/*.jpg`` (broken files are named and skipped); the

@@ -402,9 +402,13 @@ def test_budgets_share_one_rule_and_quick_mode_shrinks_them(monkeypatch):
     for name, budget in ladder.BUDGETS.items():
         assert budget.name == name
         assert 1 <= budget.min_epochs <= budget.max_epochs and budget.patience >= 1
-        assert f"at most {budget.max_epochs} epochs" in budget.describe()
-    assert "no early stopping" in ladder.SCHEDULE_BUDGET.describe()
-    assert "no early stopping" not in ladder.FAIR_BUDGET.describe()
+        assert f"{budget.max_epochs} epochs" in budget.describe()
+    # the fair rule trains every epoch (rung 6's whole schedule); the page's stops early
+    assert not fair.stops_early and "no early stopping" in fair.describe()
+    assert page.stops_early and short.stops_early
+    assert "no early stopping" not in page.describe()
+    assert not ladder.Budget("x", 10, patience=3, min_epochs=10).stops_early
+    assert not ladder.Budget("x", 10, patience=10, min_epochs=3).stops_early
     monkeypatch.setenv("CNNBOOK_QUICK", "1")
     assert {ladder.budget(name) for name in ladder.BUDGETS} == {ladder.QUICK_BUDGET}
     with pytest.raises(ValueError, match="'fair', 'page', 'short'"):
@@ -481,7 +485,14 @@ def test_best_fair_rung_is_chosen_on_validation_over_the_shared_seeds_only():
 
 
 def test_committed_fair_runs_keep_only_full_mode_fair_runs_on_the_books_test_split():
-    environment = {"quick_mode": False, "budget": ladder.FAIR_BUDGET.name}
+    max_epochs, patience, min_epochs = ladder.FAIR_BUDGET.rule
+    environment = {
+        "quick_mode": False,
+        "budget": "schedule",  # the name may differ: the rule is what counts
+        "max_epochs": max_epochs,
+        "patience": patience,
+        "min_epochs": min_epochs,
+    }
     runs = [
         _fair_run(6, 42, 0.87, 0.86),
         _fair_run(3, 42, 0.73, 0.71),
@@ -491,7 +502,19 @@ def test_committed_fair_runs_keep_only_full_mode_fair_runs_on_the_books_test_spl
     assert ladder.committed_fair_runs(results, {6}) == runs[:1]
     assert ladder.committed_fair_runs(results, [1, 2, 3]) == runs[1:2]
     assert ladder.committed_fair_runs(None, {6}) == []
-    for other in ({"quick_mode": True}, {"budget": "page"}, {"budget": None}):
+    assert (
+        ladder.committed_fair_runs(
+            {"environment": {**environment, "budget": "fair"}, "rungs": runs}, {6}
+        )
+        == runs[:1]
+    )
+    no_rule = {k: v for k, v in environment.items() if k != "patience"}
+    assert ladder.committed_fair_runs({"environment": no_rule, "rungs": runs}, {6}) == []
+    for other in (
+        {"quick_mode": True},
+        {"patience": 10, "min_epochs": 10},  # the earlier fair rule, under the same name
+        {"max_epochs": 40},
+    ):
         assert (
             ladder.committed_fair_runs(
                 {"environment": {**environment, **other}, "rungs": runs}, {6}

@@ -66,11 +66,17 @@ def test_ladder_seeds_scores_a_readers_folder_and_writes_the_promised_json(
     assert record["rung"] == 1 and record["seed"] == 42 and record["n"] == 6
     assert len(record["test_correct"]) == 6 and set(record["test_correct"]) <= {"0", "1"}
     assert record["test_correct"].count("1") == round(record["test_accuracy"] * 6)
+    # one value an epoch for each curve, the kept epoch's validation loss the lowest
+    history = record["history"]
+    assert {"loss", "val_loss", "val_accuracy", "train_accuracy"} <= set(history)
+    assert all(len(values) == record["epochs"] for values in history.values())
+    assert min(history["val_loss"]) == history["val_loss"][record["best_epoch"] - 1]
     assert 0.0 <= record["test_accuracy"] <= 1.0 and 0.0 <= record["threshold"] < 1.0
     assert "QUICK MODE" in capsys.readouterr().out
 
 
-def test_append_keeps_earlier_runs_of_the_same_budget_and_refuses_another(tmp_path):
+def test_append_keeps_earlier_runs_of_the_same_budget_and_refuses_another(tmp_path, monkeypatch):
+    monkeypatch.delenv("CNNBOOK_QUICK", raising=False)  # quick mode shrinks every budget alike
     runs = _script("ladder_runs")
     env = runs.environment()
     path = tmp_path / "seeds.json"
@@ -80,8 +86,13 @@ def test_append_keeps_earlier_runs_of_the_same_budget_and_refuses_another(tmp_pa
     other = {**env, "max_epochs": env["max_epochs"] + 1}
     with pytest.raises(SystemExit, match="max_epochs"):
         runs.earlier_records(path, "rungs", other)
-    with pytest.raises(SystemExit, match=r"\(budget[ ,]"):  # page runs never join fair ones
+    with pytest.raises(SystemExit, match=r"\(max_epochs[ ,]"):  # page runs never join fair ones
         runs.earlier_records(path, "rungs", runs.environment("page"))
+    # a budget renamed with its rule unchanged (the diagnostic "schedule" that became the
+    # fair rule) keeps its runs
+    assert runs.earlier_records(path, "rungs", {**env, "budget": "renamed"}) == [
+        {"rung": 6, "seed": 1}
+    ]
 
 
 def test_an_appended_report_says_when_its_runs_started_not_only_the_last_start():
