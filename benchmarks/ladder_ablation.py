@@ -6,8 +6,8 @@
 
 Variants of rung 6, each trained with the lab's builders and rule (``ladder_runs.py``)
 under the short budget by default (``cnnbook.ladder.SHORT_BUDGET``, 8 epochs: the fair
-budget's 60 would take hours a variant; ``--budget fair`` runs them; early stopping on
-the validation loss, the threshold chosen on validation), scored on the book's test
+budget's 60 would take hours a variant; ``--budget fair`` runs them; the short budget
+stops early on the validation loss; the threshold chosen on validation), scored on the book's test
 split with 95% Wilson intervals, and compared with the whole recipe of the same seed on
 the same photos (``cnnbook.ladder.ablation_effects``: McNemar's exact test):
 
