@@ -257,9 +257,8 @@ def report_header(title: str, records: list[dict], env: dict) -> list[str]:
 def budget_line(env: dict) -> str:
     """The reports' line on the budget a file was measured under (files from before the
     budgets had names carry none)."""
-    rule = ladder.Budget(
-        env.get("budget", "unnamed"), env["max_epochs"], env["patience"], env["min_epochs"]
-    )
+    rule = ladder.committed_budget(env)
+    assert rule is not None, "every results file the scripts write records its budget"
     name = f" ({rule.name})" if "budget" in env else ""
     return f"budget{name}: {rule.describe()}; photos per split: {env['photos_per_split']}" + (
         " (QUICK MODE: not a measurement)" if env["quick_mode"] else ""

@@ -918,11 +918,17 @@ def ablation_effects(
 BOOK_TEST_SET = "the book's test split"
 
 
-def committed_rule(environment: dict) -> tuple[int, int, int] | None:
-    """The rule (``Budget.rule``) a committed results file's ``environment`` was
-    measured under; None for files from before the budgets were recorded."""
+def committed_budget(environment: dict) -> Budget | None:
+    """The budget a committed results file's ``environment`` records: its name and its
+    rule (compare ``.rule``: a name may outlive its rule). None for files from before
+    the budgets were recorded."""
     try:
-        return (environment["max_epochs"], environment["patience"], environment["min_epochs"])
+        return Budget(
+            environment.get("budget", "unnamed"),
+            environment["max_epochs"],
+            environment["patience"],
+            environment["min_epochs"],
+        )
     except KeyError:
         return None
 
@@ -936,7 +942,8 @@ def committed_fair_runs(results: dict | None, numbers: Iterable[int]) -> list[di
     if not results:
         return []
     environment = results["environment"]
-    if environment["quick_mode"] or committed_rule(environment) != FAIR_BUDGET.rule:
+    recorded = committed_budget(environment)
+    if environment["quick_mode"] or recorded is None or recorded.rule != FAIR_BUDGET.rule:
         return []
     wanted = set(numbers)
     return [
