@@ -16,8 +16,11 @@ one build's single run cannot show.
 ``test_*`` fields of ``--json`` are then that folder's, at the threshold chosen on the
 book's validation photos. ``--json`` writes ``{"rungs": [{"rung", "seed",
 "test_accuracy", "test_accuracy_at_0.5", "threshold", "n", ...}], "environment": {...}}``,
-rewritten after every run. ``--save`` writes the text report. A full run of every rung
-over three seeds takes hours on a 2-core CPU; CNNBOOK_QUICK=1 makes it a smoke test.
+rewritten after every run. ``--save`` writes the text report; its ``steal`` column is
+the share of the machine's CPU time its hypervisor gave to other virtual machines during
+the run (``cnnbook.timing.CpuClock``), which is why the same run's minutes vary. A full
+run of every rung over three seeds takes hours on a 2-core CPU; CNNBOOK_QUICK=1 makes it
+a smoke test.
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ def parse_rungs(text: str) -> list[int]:
     return numbers
 
 
+def _percent(fraction: float | None) -> str:
+    """A share as a whole percentage; '?' for runs that did not record it."""
+    return "?" if fraction is None else f"{100 * fraction:.0f}%"
+
+
 def report(records: list[dict], env: dict) -> str:
     lines = ladder_runs.report_header(
         "cats-vs-dogs ladder over seeds: test accuracy at the threshold chosen on validation",
@@ -59,7 +67,8 @@ def report(records: list[dict], env: dict) -> str:
     lines += [
         "",
         f"{'rung':>4}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
-        f"{'thr':>4}  {'epochs':>7}  {'s/epoch':>8}  {'minutes':>7}  started (load)    test set",
+        f"{'thr':>4}  {'epochs':>7}  {'s/epoch':>8}  {'minutes':>7}  {'steal':>5}  "
+        "started (load)    test set",
     ]
     for r in records:
         lines.append(
@@ -67,6 +76,7 @@ def report(records: list[dict], env: dict) -> str:
             f"[{r['test_accuracy_low']:.3f}, {r['test_accuracy_high']:.3f}]  {r['n']:>5}  "
             f"{r['threshold']:>4.1f}  {r['epochs']:>3}/{r['max_epochs']:<3}  "
             f"{r['seconds_per_epoch']:>8.1f}  {r['train_seconds'] / 60:>7.1f}  "
+            f"{_percent(r.get('steal_fraction')):>5}  "
             f"{r.get('date', '?')[11:16]} ({r.get('load_average_at_start', '?')})  "
             f"{r['test_set']}"
         )

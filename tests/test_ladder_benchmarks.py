@@ -72,6 +72,10 @@ def test_ladder_seeds_scores_a_readers_folder_and_writes_the_promised_json(
     assert all(len(values) == record["epochs"] for values in history.values())
     assert min(history["val_loss"]) == history["val_loss"][record["best_epoch"] - 1]
     assert 0.0 <= record["test_accuracy"] <= 1.0 and 0.0 <= record["threshold"] < 1.0
+    # where the run's time went: its CPU seconds, and the neighbours' share (Linux says)
+    assert record["process_cpu_seconds"] > 0 and record["train_seconds"] > 0
+    steal = record["steal_fraction"]
+    assert steal is None or 0.0 <= steal <= 1.0
     assert "QUICK MODE" in capsys.readouterr().out
 
 
@@ -105,6 +109,23 @@ def test_an_appended_report_says_when_its_runs_started_not_only_the_last_start()
     span = [x for x in runs.report_header("title", appended, env) if "runs started" in x]
     assert span and "from 2026-12-01 06:44 UTC to 2026-12-01 15:51 UTC" in span[0]
     assert "last invocation's (2026-12-01 15:27 UTC)" in span[0]
+
+
+def test_the_seeds_report_gives_each_runs_steal_share_and_a_mark_for_older_runs():
+    seeds = _script("ladder_seeds")
+    run = {
+        "rung": 6, "seed": 42, "test_accuracy": 0.858, "test_accuracy_low": 0.825,
+        "test_accuracy_high": 0.886, "n": 500, "threshold": 0.5, "epochs": 60,
+        "max_epochs": 60, "seconds_per_epoch": 29.0, "train_seconds": 2281.6,
+        "test_set": "half of validation",
+    }  # fmt: skip
+    env = _script("ladder_runs").environment()
+    lines = seeds.report([run, {**run, "seed": 1, "steal_fraction": 0.251}], env).splitlines()
+    header = next(line for line in lines if line.lstrip().startswith("rung  "))
+    assert "steal" in header
+    (old,) = [x for x in lines if x.lstrip().startswith("6     42")]
+    (new,) = [x for x in lines if x.lstrip().startswith("6      1")]
+    assert "  ?  " in old and "25%" in new
 
 
 def test_the_benchmarks_train_under_the_fair_budget_unless_told(monkeypatch):

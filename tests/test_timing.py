@@ -77,3 +77,27 @@ def test_publish_report_prints_and_saves_one_text(tmp_path, capsys):
     assert str(saved) in shown.err
     timing.publish_report("only printed\n")
     assert capsys.readouterr().out == "only printed\n"
+
+
+def _write_stat(path, steal, other):
+    # user nice system idle iowait irq softirq steal guest guest_nice; guest counts twice
+    path.write_text(f"cpu  {other} 0 0 0 0 0 0 {steal} 500 0\ncpu0 1 2 3\n")
+
+
+def test_cpu_clock_reads_the_hypervisors_steal_share_between_two_moments(tmp_path):
+    stat = tmp_path / "stat"
+    _write_stat(stat, steal=100, other=900)
+    clock = timing.CpuClock(stat)
+    _write_stat(stat, steal=130, other=970)  # 30 of the next 100 ticks were stolen
+    usage = clock.usage()
+    assert usage["steal_fraction"] == pytest.approx(0.3)
+    assert usage["wall_seconds"] >= 0 and usage["process_cpu_seconds"] >= 0
+
+
+@pytest.mark.parametrize("text", [None, "", "intr 1 2 3\n", "cpu 1 2\n"])
+def test_cpu_clock_says_none_where_the_system_does_not_report_steal(tmp_path, text):
+    stat = tmp_path / "stat"
+    if text is not None:
+        stat.write_text(text)
+    usage = timing.CpuClock(stat).usage()
+    assert usage["steal_fraction"] is None and usage["process_cpu_seconds"] >= 0

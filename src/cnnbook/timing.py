@@ -25,6 +25,7 @@ __all__ = [
     "SPEED_METHODS",
     "cpu_model",
     "environment_line",
+    "CpuClock",
     "load_average",
     "publish_report",
     "time_conv2d",
@@ -129,6 +130,56 @@ def load_average() -> float:
     import os
 
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def _host_cpu_ticks(stat: Path | str = "/proc/stat") -> tuple[int, int] | None:
+    """(stolen, total) CPU ticks of the whole machine since boot, from Linux's
+    ``/proc/stat``; None where there is no such file."""
+    from pathlib import Path as _Path
+
+    try:
+        first = _Path(stat).read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return None
+    if not first or first[0] != "cpu" or len(first) < 9:
+        return None
+    # user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is
+    # already counted in user and nice, so the total stops at steal
+    ticks = [int(value) for value in first[1:9]]
+    return ticks[7], sum(ticks)
+
+
+class CpuClock:
+    """Where a run's time went: wall seconds, this process's CPU seconds (all its
+    threads) and the share of the machine's CPU time its hypervisor gave to other
+    virtual machines (*steal*).
+
+    On a shared cloud machine the same training can take 20 or 40 seconds an epoch;
+    the steal share says how much of that was the neighbours. Start it, run, then read
+    :meth:`usage`. The steal share is None where the system does not report it.
+    """
+
+    def __init__(self, stat: Path | str = "/proc/stat") -> None:
+        import time
+
+        self._stat = stat
+        self._wall = time.perf_counter()
+        self._process = time.process_time()
+        self._host = _host_cpu_ticks(stat)
+
+    def usage(self) -> dict:
+        """``{"wall_seconds", "process_cpu_seconds", "steal_fraction"}`` since the start."""
+        import time
+
+        host = _host_cpu_ticks(self._stat)
+        steal = None
+        if host is not None and self._host is not None and host[1] > self._host[1]:
+            steal = (host[0] - self._host[0]) / (host[1] - self._host[1])
+        return {
+            "wall_seconds": time.perf_counter() - self._wall,
+            "process_cpu_seconds": time.process_time() - self._process,
+            "steal_fraction": steal,
+        }
 
 
 def utc_now() -> datetime.datetime:
