@@ -53,6 +53,29 @@ def parse_rungs(text: str) -> list[int]:
     return numbers
 
 
+def replace_run(records: list[dict], record: dict) -> list[dict]:
+    """``records`` with ``record`` added, in place of an earlier run of the same rung and
+    seed on the same test photos (a rerun supersedes it: one run per seed in the mean)."""
+    same = [
+        r
+        for r in records
+        if (r["rung"], r["seed"], r.get("test_set"))
+        == (record["rung"], record["seed"], record.get("test_set"))
+    ]
+    for earlier in same:
+        print(
+            f"rung {record['rung']}, seed {record['seed']}: replaces the run of "
+            f"{earlier.get('date', 'an unknown date')} (test accuracy "
+            f"{earlier['test_accuracy']:.3f}, now {record['test_accuracy']:.3f})",
+            file=sys.stderr,
+        )
+    kept = [r for r in records if not any(r is earlier for earlier in same)]
+    if same:  # where the earlier run stood, so the report keeps its order
+        index = records.index(same[0])
+        return [*kept[:index], record, *kept[index:]]
+    return [*kept, record]
+
+
 def _percent(fraction: float | None) -> str:
     """A share as a whole percentage; '?' for runs that did not record it."""
     return "?" if fraction is None else f"{100 * fraction:.0f}%"
@@ -104,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--append",
         action="store_true",
-        help="keep the runs --json holds already (measured under the same budget)",
+        help="keep the runs --json holds already (measured under the same budget); a "
+        "rung and seed trained again replaces its earlier run",
     )
     ladder_runs.add_budget_argument(parser)
     args = parser.parse_args(argv)
@@ -117,11 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seeds:
         for number in args.rungs:
             print(f"rung {number}, seed {seed} ...", file=sys.stderr, flush=True)
-            records.append(
-                ladder_runs.train_and_score(
-                    number, book, seed, extra_test=extra_test, budget_name=args.budget
-                )
+            record = ladder_runs.train_and_score(
+                number, book, seed, extra_test=extra_test, budget_name=args.budget
             )
+            records = replace_run(records, record)
             ladder_runs.write_json(args.json, "rungs", records, env)
     timing.publish_report(report(records, env), args.save)
     return 0

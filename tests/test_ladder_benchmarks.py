@@ -111,6 +111,21 @@ def test_an_appended_report_says_when_its_runs_started_not_only_the_last_start()
     assert "last invocation's (2026-12-01 15:27 UTC)" in span[0]
 
 
+def test_a_rung_and_seed_trained_again_replaces_its_earlier_run_in_place(capsys):
+    seeds = _script("ladder_seeds")
+    runs = [
+        {"rung": 6, "seed": 1, "test_set": "half", "test_accuracy": 0.8, "date": "d1"},
+        {"rung": 6, "seed": 42, "test_set": "half", "test_accuracy": 0.85, "date": "d2"},
+        {"rung": 1, "seed": 42, "test_set": "half", "test_accuracy": 0.6, "date": "d3"},
+    ]
+    again = {"rung": 6, "seed": 42, "test_set": "half", "test_accuracy": 0.86}
+    assert seeds.replace_run(runs, again) == [runs[0], again, runs[2]]
+    assert "replaces the run of d2" in capsys.readouterr().err
+    other_photos = {**again, "test_set": "my pets"}  # scored elsewhere: a run of its own
+    assert seeds.replace_run(runs, other_photos) == [*runs, other_photos]
+    assert seeds.replace_run([], again) == [again]
+
+
 def test_the_seeds_report_gives_each_runs_steal_share_and_a_mark_for_older_runs():
     seeds = _script("ladder_seeds")
     run = {
