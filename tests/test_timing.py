@@ -94,7 +94,7 @@ def test_cpu_clock_reads_the_hypervisors_steal_share_between_two_moments(tmp_pat
     assert usage["wall_seconds"] >= 0 and usage["process_cpu_seconds"] >= 0
 
 
-@pytest.mark.parametrize("text", [None, "", "intr 1 2 3\n", "cpu 1 2\n"])
+@pytest.mark.parametrize("text", [None, "", "intr 1 2 3\n", "cpu 1 2\n", "cpu a b c d e f g h\n"])
 def test_cpu_clock_says_none_where_the_system_does_not_report_steal(tmp_path, text):
     stat = tmp_path / "stat"
     if text is not None:

@@ -145,7 +145,10 @@ def _host_cpu_ticks(stat: Path | str = "/proc/stat") -> tuple[int, int] | None:
         return None
     # user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is
     # already counted in user and nice, so the total stops at steal
-    ticks = [int(value) for value in first[1:9]]
+    try:
+        ticks = [int(value) for value in first[1:9]]
+    except ValueError:  # not numbers: not a Linux /proc/stat
+        return None
     return ticks[7], sum(ticks)
 
 
