@@ -156,6 +156,8 @@ def train_and_score(
         "rung": number,
         "seed": seed,
         "date": started,
+        # each run's own machine: a file grown by --append may hold runs of several
+        "machine": machine(),
         "load_average_at_start": load_at_start,
         "test_accuracy": row["test_accuracy"],
         "test_accuracy_at_0.5": row["test_accuracy_at_0.5"],
@@ -230,6 +232,11 @@ def _time_spent(usage: dict) -> dict:
     }
 
 
+def machine() -> str:
+    """The CPU a run trains on, as the results files name it."""
+    return f"{timing.cpu_model()}, {os.cpu_count()} CPUs"
+
+
 def environment(budget_name: str = ladder.FAIR_BUDGET.name) -> dict:
     """What a result was measured on: the benchmarks' one header line, and its parts."""
     budget, limit = ladder.budget(budget_name), photos_per_split()
@@ -237,7 +244,7 @@ def environment(budget_name: str = ladder.FAIR_BUDGET.name) -> dict:
     return {
         "header": timing.environment_line(extra=[f"cnnbook {cnnbook.__version__}"], when=when),
         "date": f"{when:%Y-%m-%d %H:%M} UTC",
-        "machine": f"{timing.cpu_model()}, {os.cpu_count()} CPUs",
+        "machine": machine(),
         "load_average_at_start": round(timing.load_average(), 1),
         "cnnbook": cnnbook.__version__,
         "quick_mode": cnnbook.quick_mode(),
@@ -262,7 +269,22 @@ def report_header(title: str, records: list[dict], env: dict) -> list[str]:
             f"the line above and the load below are the last invocation's ({env['date']})"
         )
     lines += [f"load average at start: {env['load_average_at_start']}", budget_line(env)]
+    keys = machine_keys(records)
+    if keys:
+        lines.append(
+            "machines (the rows' cpu column): "
+            + "; ".join(f"{key} = {name}" for name, key in keys.items())
+            + ("; ? = not recorded" if any("machine" not in r for r in records) else "")
+        )
     return lines
+
+
+def machine_keys(records: list[dict]) -> dict[str, str]:
+    """A letter for each machine the runs recorded (A, B, ... in order of first use), so
+    that a file grown by ``--append`` over several sessions says which CPU each row's
+    minutes come from."""
+    names = dict.fromkeys(r["machine"] for r in records if r.get("machine"))
+    return {name: chr(ord("A") + index) for index, name in enumerate(names)}
 
 
 def budget_line(env: dict) -> str:

@@ -91,15 +91,16 @@ def report(records: list[dict], env: dict) -> str:
         "",
         f"{'rung':>4}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
         f"{'thr':>4}  {'epochs':>7}  {'s/epoch':>8}  {'minutes':>7}  {'steal':>5}  "
-        "started (load)    test set",
+        f"{'cpu':>3}  started (load)    test set",
     ]
+    keys = ladder_runs.machine_keys(records)
     for r in records:
         lines.append(
             f"{r['rung']:>4}  {r['seed']:>5}  {r['test_accuracy']:>8.3f}  "
             f"[{r['test_accuracy_low']:.3f}, {r['test_accuracy_high']:.3f}]  {r['n']:>5}  "
             f"{r['threshold']:>4.1f}  {r['epochs']:>3}/{r['max_epochs']:<3}  "
             f"{r['seconds_per_epoch']:>8.1f}  {r['train_seconds'] / 60:>7.1f}  "
-            f"{_percent(r.get('steal_fraction')):>5}  "
+            f"{_percent(r.get('steal_fraction')):>5}  {keys.get(r.get('machine'), '?'):>3}  "
             f"{r.get('date', '?')[11:16]} ({r.get('load_average_at_start', '?')})  "
             f"{r['test_set']}"
         )

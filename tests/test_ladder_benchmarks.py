@@ -143,6 +143,28 @@ def test_the_seeds_report_gives_each_runs_steal_share_and_a_mark_for_older_runs(
     assert "  ?  " in old and "25%" in new
 
 
+def test_the_seeds_report_says_which_machine_each_run_trained_on():
+    seeds, runs = _script("ladder_seeds"), _script("ladder_runs")
+    run = {
+        "rung": 6, "seed": 42, "test_accuracy": 0.858, "test_accuracy_low": 0.825,
+        "test_accuracy_high": 0.886, "n": 500, "threshold": 0.5, "epochs": 60,
+        "max_epochs": 60, "seconds_per_epoch": 29.0, "train_seconds": 2281.6,
+        "test_set": "half of validation", "machine": "Intel Xeon, 2 CPUs",
+    }  # fmt: skip
+    records = [run, {**run, "seed": 1, "machine": "AMD EPYC, 2 CPUs"}, {**run, "seed": 2}]
+    del records[2]["machine"]
+    assert runs.machine_keys(records) == {"Intel Xeon, 2 CPUs": "A", "AMD EPYC, 2 CPUs": "B"}
+    lines = seeds.report(records, runs.environment()).splitlines()
+    (legend,) = [x for x in lines if x.startswith("machines")]
+    assert "A = Intel Xeon, 2 CPUs; B = AMD EPYC, 2 CPUs; ? = not recorded" in legend
+    # a row's words: rung, seed, accuracy, its interval (two words), n, threshold, epochs,
+    # s/epoch, minutes, steal, cpu, ...
+    rows = {x.split()[1]: x.split() for x in lines if x.lstrip().startswith("6 ")}
+    assert [rows[seed][11] for seed in ("42", "1", "2")] == ["A", "B", "?"]
+    # a record of this run's own machine: the environment's
+    assert runs.machine() == runs.environment()["machine"]
+
+
 def test_the_benchmarks_train_under_the_fair_budget_unless_told(monkeypatch):
     from cnnbook import ladder
 
