@@ -61,13 +61,15 @@ def report(records: list[dict], env: dict) -> str:
     lines += [
         "",
         f"{'variant':18}  {'seed':>5}  {'test acc':>8}  {'95% interval':>15}  {'n':>5}  "
-        f"{'epochs':>7}  {'s/epoch':>8}",
+        f"{'epochs':>7}  {'s/epoch':>8}  {'cpu':>3}",
     ]
+    keys = ladder_runs.machine_keys(records)
     for r in records:
         lines.append(
             f"{r['variant']:18}  {r['seed']:>5}  {r['test_accuracy']:>8.3f}  "
             f"[{r['test_accuracy_low']:.3f}, {r['test_accuracy_high']:.3f}]  {r['n']:>5}  "
-            f"{r['epochs']:>3}/{r['max_epochs']:<3}  {r['seconds_per_epoch']:>8.1f}"
+            f"{r['epochs']:>3}/{r['max_epochs']:<3}  {r['seconds_per_epoch']:>8.1f}  "
+            f"{keys.get(r.get('machine'), '?'):>3}"
         )
     lines.append("")
     for name in dict.fromkeys(r["variant"] for r in records):
@@ -114,6 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     records: list[dict] = (
         ladder_runs.earlier_records(args.json, "variants", env) if args.append else []
     )
+    earlier_machines = ladder_runs.file_machines(args.json) if records else set()
+    if records and earlier_machines != {ladder_runs.machine()}:
+        raise SystemExit(  # before hours of training, not after
+            f"{args.json} holds runs trained on {', '.join(sorted(earlier_machines))}"
+            f", not on this machine ({ladder_runs.machine()}). A variant is compared with the "
+            "whole recipe of the same seed, and a seed fixes the random draws, not the order "
+            "of the floating-point sums, which differs between CPUs: write to a new file."
+        )
     unpaired = [f"{r['variant']} (seed {r['seed']})" for r in records if "test_correct" not in r]
     if unpaired:  # before hours of training, not after
         raise SystemExit(

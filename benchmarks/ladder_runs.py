@@ -274,9 +274,18 @@ def report_header(title: str, records: list[dict], env: dict) -> list[str]:
         lines.append(
             "machines (the rows' cpu column): "
             + "; ".join(f"{key} = {name}" for name, key in keys.items())
-            + ("; ? = not recorded" if any("machine" not in r for r in records) else "")
+            + ("; ? = not recorded" if any(not r.get("machine") for r in records) else "")
         )
     return lines
+
+
+def file_machines(path: Path) -> set[str]:
+    """The machines a results file's runs trained on (``ladder.committed_machine``)."""
+    found = json.loads(path.read_text())
+    return {
+        ladder.committed_machine(run, found)
+        for run in found.get("rungs", found.get("variants", []))
+    }
 
 
 def machine_keys(records: list[dict]) -> dict[str, str]:

@@ -504,6 +504,19 @@ def test_best_fair_rung_is_chosen_on_validation_over_the_shared_seeds_only():
     assert ladder.best_fair_rung([_fair_run(1, 1, 0.6, 0.6), _fair_run(2, 2, 0.7, 0.7)]) is None
 
 
+def test_a_committed_runs_machine_is_its_own_else_its_files_only_if_no_run_names_one():
+    intel, amd = "Intel Xeon, 2 CPUs", "AMD EPYC, 2 CPUs"
+    older = {"environment": {"machine": intel}, "rungs": [{"rung": 6}, {"rung": 1}]}
+    # runs from before the field: the one invocation's machine
+    assert ladder.committed_machine(older["rungs"][0], older) == intel
+    assert ladder.committed_machine({"variant": "pad"}, {**older, "rungs": []}) == intel
+    # a file grown over sessions: each run's own, and none guessed for a run without one
+    mixed = {"environment": {"machine": amd}, "variants": [{"machine": intel}, {}]}
+    assert ladder.committed_machine(mixed["variants"][0], mixed) == intel
+    assert ladder.committed_machine(mixed["variants"][1], mixed) == ladder.MACHINE_NOT_RECORDED
+    assert ladder.committed_machine({}, {}) == ladder.MACHINE_NOT_RECORDED
+
+
 def test_committed_fair_runs_keep_only_full_mode_fair_runs_on_the_books_test_split():
     max_epochs, patience, min_epochs = ladder.FAIR_BUDGET.rule
     environment = {

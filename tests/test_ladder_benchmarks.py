@@ -217,6 +217,12 @@ def test_ladder_ablation_runs_a_variant_and_a_resize_mode(data_root, tmp_path, m
     out.write_text(json_text)
     with pytest.raises(SystemExit, match="test_correct"):
         _script("ladder_ablation").main(["--variants", "pad", "--json", str(out), "--append"])
+    # so is a file trained on another CPU: its variants would be paired across machines
+    assert all(r["machine"] == _script("ladder_runs").machine() for r in records)
+    out.write_text(json_text.replace(records[0]["machine"], "another CPU, 2 CPUs"))
+    with pytest.raises(SystemExit, match="another CPU, 2 CPUs.*write to a new file"):
+        _script("ladder_ablation").main(["--variants", "pad", "--json", str(out), "--append"])
+    assert re.search(r"s/epoch +cpu", report) and "machines (the rows' cpu column): A = " in report
 
 
 def test_book_build_benchmark_reads_each_labs_time_from_the_build(built_book):
@@ -246,7 +252,7 @@ def test_book_build_benchmark_reads_each_labs_time_from_the_build(built_book):
         ladder.QUICK_BUDGET.describe(), page
     )
     minutes, date = book.measured_build(full, page)
-    assert minutes == 10.0 and date.endswith("UTC")
+    assert minutes == 10.0 and re.fullmatch(r"\S+ \S+ UTC on .+, \d+ CPUs", date)
     assert book.measured_build(full, ladder.FAIR_BUDGET.describe()) is None  # another budget
     assert book.measured_build(full.replace(", succeeded", ", FAILED"), page) is None
     assert book.measured_build("", page) is None

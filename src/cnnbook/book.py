@@ -373,11 +373,13 @@ BUILD_BUDGET_PREFIX = "the lab's page budget: "
 
 
 def measured_build(report: str, page_budget: str) -> tuple[float, str] | None:
-    """The minutes and date of a ``benchmarks/book_build.py`` report, if it is a
-    successful full-mode build measured under ``page_budget`` (a ``Budget.describe()``
-    text); ``None`` for a quick-mode or failed build, or one under another budget."""
+    """The minutes and when and where (``"2026-12-02 03:16 UTC on AMD EPYC, 2 CPUs"``;
+    the date alone if the report names no CPU) of a ``benchmarks/book_build.py`` report,
+    if it is a successful full-mode build measured under ``page_budget`` (a
+    ``Budget.describe()`` text); ``None`` for a quick-mode or failed build, or one under
+    another budget."""
     minutes = re.search(r"whole build: ([\d.]+) minutes", report)
-    date = re.search(r"measured (\S+ \S+ UTC)", report)
+    date = re.search(r"measured (\S+ \S+ UTC(?: on .+? \d+ CPUs)?)", report)
     trusted = (
         (
             "full mode" in report.splitlines()[0]

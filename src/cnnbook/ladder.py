@@ -933,6 +933,23 @@ def committed_budget(environment: dict) -> Budget | None:
         return None
 
 
+#: What a committed run's machine is called when neither it nor its file says.
+MACHINE_NOT_RECORDED = "a machine not recorded"
+
+
+def committed_machine(record: dict, results: dict) -> str:
+    """The CPU a committed benchmark run (``record``, one of ``results``' runs) trained
+    on. Runs record their own, since a file grown by ``--append`` may span sessions and
+    their machines; in a file whose runs all predate that field, the machine its one
+    invocation's environment names; otherwise ``MACHINE_NOT_RECORDED``."""
+    if record.get("machine"):
+        return str(record["machine"])
+    runs = results.get("rungs", results.get("variants", []))
+    if any(run.get("machine") for run in runs):
+        return MACHINE_NOT_RECORDED
+    return str(results.get("environment", {}).get("machine") or MACHINE_NOT_RECORDED)
+
+
 def committed_fair_runs(results: dict | None, numbers: Iterable[int]) -> list[dict]:
     """The runs of the rungs ``numbers`` in a committed ``ladder_seeds`` results file
     (``results``: its parsed JSON) that count as the fair budget's: full mode, the fair
