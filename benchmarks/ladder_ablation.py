@@ -117,10 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         ladder_runs.earlier_records(args.json, "variants", env) if args.append else []
     )
     earlier_machines = ladder_runs.file_machines(args.json) if records else set()
-    if records and earlier_machines != {ladder_runs.machine()}:
+    if records and earlier_machines != {timing.machine()}:
         raise SystemExit(  # before hours of training, not after
             f"{args.json} holds runs trained on {', '.join(sorted(earlier_machines))}"
-            f", not on this machine ({ladder_runs.machine()}). A variant is compared with the "
+            f", not on this machine ({timing.machine()}). A variant is compared with the "
             "whole recipe of the same seed, and a seed fixes the random draws, not the order "
             "of the floating-point sums, which differs between CPUs: write to a new file."
         )

@@ -157,7 +157,7 @@ def train_and_score(
         "seed": seed,
         "date": started,
         # each run's own machine: a file grown by --append may hold runs of several
-        "machine": machine(),
+        "machine": timing.machine(),
         "load_average_at_start": load_at_start,
         "test_accuracy": row["test_accuracy"],
         "test_accuracy_at_0.5": row["test_accuracy_at_0.5"],
@@ -232,11 +232,6 @@ def _time_spent(usage: dict) -> dict:
     }
 
 
-def machine() -> str:
-    """The CPU a run trains on, as the results files name it."""
-    return f"{timing.cpu_model()}, {os.cpu_count()} CPUs"
-
-
 def environment(budget_name: str = ladder.FAIR_BUDGET.name) -> dict:
     """What a result was measured on: the benchmarks' one header line, and its parts."""
     budget, limit = ladder.budget(budget_name), photos_per_split()
@@ -244,7 +239,7 @@ def environment(budget_name: str = ladder.FAIR_BUDGET.name) -> dict:
     return {
         "header": timing.environment_line(extra=[f"cnnbook {cnnbook.__version__}"], when=when),
         "date": f"{when:%Y-%m-%d %H:%M} UTC",
-        "machine": machine(),
+        "machine": timing.machine(),
         "load_average_at_start": round(timing.load_average(), 1),
         "cnnbook": cnnbook.__version__,
         "quick_mode": cnnbook.quick_mode(),

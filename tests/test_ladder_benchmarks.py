@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from cnnbook import data
+from cnnbook import data, timing
 
 PROMISED = {
     "rung",
@@ -161,8 +161,9 @@ def test_the_seeds_report_says_which_machine_each_run_trained_on():
     # s/epoch, minutes, steal, cpu, ...
     rows = {x.split()[1]: x.split() for x in lines if x.lstrip().startswith("6 ")}
     assert [rows[seed][11] for seed in ("42", "1", "2")] == ["A", "B", "?"]
-    # a record of this run's own machine: the environment's
-    assert runs.machine() == runs.environment()["machine"]
+    # a record of this run's own machine: the environment's, and the header line's
+    assert timing.machine() == runs.environment()["machine"]
+    assert f" on {timing.machine()}, " in runs.environment()["header"]
 
 
 def test_the_benchmarks_train_under_the_fair_budget_unless_told(monkeypatch):
@@ -218,7 +219,7 @@ def test_ladder_ablation_runs_a_variant_and_a_resize_mode(data_root, tmp_path, m
     with pytest.raises(SystemExit, match="test_correct"):
         _script("ladder_ablation").main(["--variants", "pad", "--json", str(out), "--append"])
     # so is a file trained on another CPU: its variants would be paired across machines
-    assert all(r["machine"] == _script("ladder_runs").machine() for r in records)
+    assert all(r["machine"] == timing.machine() for r in records)
     out.write_text(json_text.replace(records[0]["machine"], "another CPU, 2 CPUs"))
     with pytest.raises(SystemExit, match="another CPU, 2 CPUs.*write to a new file"):
         _script("ladder_ablation").main(["--variants", "pad", "--json", str(out), "--append"])

@@ -192,6 +192,14 @@ def utc_now() -> datetime.datetime:
     return _datetime.datetime.now(_datetime.timezone.utc)
 
 
+def machine() -> str:
+    """The CPU and how many of them: ``AMD EPYC, 2 CPUs``, as every benchmark names a
+    machine (its header line; each run of a results file grown over sessions)."""
+    import os
+
+    return f"{cpu_model()}, {os.cpu_count()} CPUs"
+
+
 def environment_line(
     packages: Sequence[str] = ("numpy", "tensorflow", "keras"),
     extra: Sequence[str] = (),
@@ -204,14 +212,12 @@ def environment_line(
     a sandbox's version, say). Versions are read from the installed distributions, so
     nothing is imported (TensorFlow would only log noise); a missing one says so.
     """
-    import os
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
     when = when or utc_now()
     parts = [
-        f"measured {when:%Y-%m-%d %H:%M} UTC on {cpu_model()}",
-        f"{os.cpu_count()} CPUs",
+        f"measured {when:%Y-%m-%d %H:%M} UTC on {machine()}",
         f"{platform.system()} {platform.release()} {platform.machine()}",
         f"Python {platform.python_version()}",
     ]
