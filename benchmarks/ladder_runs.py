@@ -99,10 +99,7 @@ def folder_photos(folder: Path) -> photos.LabelledPhotos:
             f"{folder} must hold the folders cats/ and dogs/ (missing: "
             f"{', '.join(missing)}), each with .jpg photos"
         )
-    files = {
-        name: sorted(p for p in (folder / name).iterdir() if p.is_file())
-        for name in data.CATS_AND_DOGS_CLASSES
-    }
+    files = {name: data.class_folder_entries(folder / name) for name in data.CATS_AND_DOGS_CLASSES}
     paths, labels = photos.labelled_paths(files)
     check = photos.check_photos(paths)
     keep = np.array([path not in check.broken for path in paths], dtype=bool)

@@ -75,6 +75,13 @@ def photo_folder(tmp_path, data_root, monkeypatch):
     # a stray file that is no photo at all
     (dogs / "notes.txt").write_text("photos from the shelter, batch 2")
     broken[dogs / "notes.txt"] = "suffix '.txt'"
+    # a subfolder of photos, which the pipeline does not look into: named, not lost in silence
+    (cats / "kittens").mkdir()
+    shutil.copy2(real, cats / "kittens" / real.name)
+    broken[cats / "kittens"] = "a folder, not a photo"
+    # a link to a photo that was moved away
+    (dogs / "moved.jpg").symlink_to(tmp_path / "nowhere" / "moved.jpg")
+    broken[dogs / "moved.jpg"] = "cannot be read"
     monkeypatch.setenv(data.DATA_ENV, str(root))
     return root, broken
 

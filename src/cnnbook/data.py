@@ -489,9 +489,15 @@ def has_test_folder(folder: Path | None = None) -> bool:
     return all((folder / "test" / label).is_dir() for label in CATS_AND_DOGS_CLASSES)
 
 
-def _listed(folder: Path) -> list[Path]:
+def class_folder_entries(folder: Path) -> list[Path]:
+    """Every entry of one class folder (``train/cats``, a reader's ``dogs``), sorted.
+
+    Not only the files: a link to nowhere or a subfolder is listed too, so that the
+    photo check names it (``cnnbook.photos.photo_problem``) instead of passing over it
+    in silence, and a subfolder of photos is not lost without a word.
+    """
     try:
-        return sorted(p for p in folder.iterdir() if p.is_file())
+        return sorted(folder.iterdir())
     except PermissionError as error:
         raise _permission_error(folder, "read", error) from error
 
@@ -519,10 +525,14 @@ def cats_and_dogs_files(split: str = "train") -> dict[str, list[Path]]:
         raise ValueError(f"split must be one of {CATS_AND_DOGS_SPLITS}, not {split!r}")
     root = cats_and_dogs_dir()
     if split == "train" or has_test_folder(root):
-        return {label: _listed(root / split / label) for label in CATS_AND_DOGS_CLASSES}
+        return {
+            label: class_folder_entries(root / split / label) for label in CATS_AND_DOGS_CLASSES
+        }
     files = {}
     for index, label in enumerate(CATS_AND_DOGS_CLASSES):
-        validation, test = _halves(_listed(root / "validation" / label), TEST_SPLIT_SEED + index)
+        validation, test = _halves(
+            class_folder_entries(root / "validation" / label), TEST_SPLIT_SEED + index
+        )
         files[label] = validation if split == "validation" else test
     return files
 

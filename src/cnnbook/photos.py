@@ -65,6 +65,8 @@ def photo_problem(path: Path | str) -> str | None:
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
+    if path.is_dir():
+        return "a folder, not a photo: photos in subfolders are not used (move them up)"
     expected = PHOTO_FORMATS.get(path.suffix.lower())
     if expected is None:
         return f"its suffix {path.suffix!r} is not one of {sorted(PHOTO_FORMATS)}"
